@@ -1,0 +1,5 @@
+import sys
+
+from swarmctl.cli import main
+
+sys.exit(main())

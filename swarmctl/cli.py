@@ -1,0 +1,239 @@
+"""swarmctl: one subcommand per job, each a playbook run through ansible-runner.
+
+Exit codes: 0 ok, 1 error (Ansible or swarmctl could not run the job), 2 bad usage,
+3 a host failed, 4 a host was unreachable, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from swarmctl import __version__, paths
+from swarmctl.runner import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PlaybookRun,
+    run_playbook,
+)
+
+EPILOG = """\
+exit codes: 0 ok, 1 error, 2 bad usage, 3 a host failed, 4 a host was unreachable, 130 interrupted
+state (lab keys and inventories, run artifacts): $SWARMCTL_HOME, default ~/.local/state/swarmctl
+"""
+
+
+class UsageError(Exception):
+    """Bad usage: the message says what to type instead."""
+
+
+def _common(json_default: bool = False) -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print JSON lines (events, then a summary) instead of text")
+    return common
+
+
+def _playbook_options() -> argparse.ArgumentParser:
+    opts = argparse.ArgumentParser(add_help=False)
+    opts.add_argument("-i", "--inventory", metavar="INVENTORY",
+                      help="Ansible inventory (default: the inventory of the lab named by --lab)")
+    opts.add_argument("--lab", default="lab", metavar="NAME",
+                      help="lab whose inventory is used when -i is not given (default: lab)")
+    opts.add_argument("-e", "--extra-vars", action="append", default=[], metavar="VARS",
+                      help="extra variables, as for ansible-playbook (key=value, JSON or @file); repeatable")
+    opts.add_argument("-l", "--limit", metavar="PATTERN", help="limit the run to these hosts")
+    opts.add_argument("-t", "--tags", metavar="TAGS", help="only run tasks with these tags")
+    opts.add_argument("-C", "--check", action="store_true", help="change nothing; report what would change")
+    opts.add_argument("-D", "--diff", action="store_true", help="show what changes (or would change)")
+    opts.add_argument("-v", "--verbose", action="count", default=0, help="more output (repeat for more)")
+    return opts
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="swarmctl",
+        description="Turn plain Linux hosts into a Docker Swarm with Ansible, and keep it healthy.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"swarmctl {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    lab = sub.add_parser("lab", help="local lab of real hosts (systemd + sshd containers)",
+                         description="Manage the local lab: hosts that behave like fresh Debian 12 servers.")
+    lab_sub = lab.add_subparsers(dest="lab_command", metavar="ACTION")
+    lab_sub.required = True
+    lab_up = lab_sub.add_parser("up", parents=[common], help="create or start the lab (no change if it runs)",
+                                description="Create the lab's hosts, or start stopped ones; grows a running "
+                                "lab in place. Prints where its inventory is.")
+    lab_up.add_argument("--name", default="lab", help="lab name (default: lab)")
+    lab_up.add_argument("--managers", type=int, help="manager hosts (default 1, or the running lab's)")
+    lab_up.add_argument("--workers", type=int, help="worker hosts (default 2, or the running lab's)")
+    lab_up.add_argument("--subnet", help="IPv4 subnet of the lab network (default 172.25.78.0/24)")
+    lab_up.add_argument("--registry-host", help="name of the registry host (default foundation78)")
+    lab_up.add_argument("--no-registry", action="store_true", help="no registry host")
+    lab_down = lab_sub.add_parser("down", parents=[common], help="remove every container, volume and network of the lab",
+                                  description="Remove the lab: its containers, volumes, network, keys and inventory. "
+                                  "Nothing else is touched.")
+    lab_down.add_argument("--name", default="lab", help="lab name (default: lab)")
+    lab_down.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    lab_status = lab_sub.add_parser("status", parents=[common], help="show the lab's hosts",
+                                    description="Show the lab's hosts, their state and whether sshd answers.")
+    lab_status.add_argument("--name", default="lab", help="lab name (default: lab)")
+
+    up = sub.add_parser("up", parents=[common, _playbook_options()],
+                        help="bring the cluster to its desired state (playbooks/site.yml)",
+                        description="Run playbooks/site.yml against the inventory: validate it, then "
+                        "provision every host. Safe to repeat: a second run changes nothing.")
+    up.set_defaults(playbook="site.yml")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: 0 for --help/--version, 2 for bad usage
+        return int(exc.code or 0)
+    json_mode = getattr(args, "json", False)
+    try:
+        if args.command == "lab":
+            return _lab(args, json_mode)
+        return _playbook(args, json_mode)
+    except UsageError as exc:
+        _error(str(exc), json_mode, kind="usage")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _error("interrupted", json_mode)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - every known failure carries an actionable message
+        from swarmctl.lab.images import ImageBuildError
+        from swarmctl.lab.lab import LabError
+
+        if isinstance(exc, (LabError, ImageBuildError)):
+            _error(str(exc), json_mode)
+            return EXIT_ERROR
+        raise
+
+
+def _error(message: str, json_mode: bool, kind: str = "error") -> None:
+    if json_mode:
+        print(json.dumps({"event": "error", "kind": kind, "msg": message}), flush=True)
+    else:
+        print(f"swarmctl: {message}", file=sys.stderr, flush=True)
+
+
+def _log(json_mode: bool):
+    if json_mode:
+        return lambda msg: print(json.dumps({"event": "log", "msg": msg.strip()}), flush=True)
+    return lambda msg: print(msg, file=sys.stderr, flush=True)
+
+
+def _lab(args, json_mode: bool) -> int:
+    from swarmctl.lab.lab import Lab
+    from swarmctl.lab.topology import LabSpec
+
+    lab = Lab(args.name, log=_log(json_mode))
+    if args.lab_command == "up":
+        spec = _lab_spec(args, lab.stored_spec(), LabSpec)
+        result = lab.up(spec)
+        if json_mode:
+            print(json.dumps({"event": "lab", **result}), flush=True)
+        else:
+            state = "created/updated" if result["changed"] else "already up, nothing changed"
+            print(f"lab {result['lab']!r}: {state} in {result['seconds']:.1f}s")
+            for host in result["hosts"]:
+                print(f"  {host['name']:<14} {host['group']:<9} {host['address']}")
+            print(f"inventory: {result['inventory']}")
+            print("next: swarmctl up    (uses this lab's inventory)")
+        return EXIT_OK
+    if args.lab_command == "down":
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise UsageError(f"`lab down` removes lab {args.name!r} and everything on it; add --yes to confirm")
+            answer = input(f"Remove lab {args.name!r}, its hosts and their data? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("nothing removed")
+                return EXIT_OK
+        result = lab.down()
+        if json_mode:
+            print(json.dumps({"event": "lab", **result}), flush=True)
+        elif result["changed"]:
+            removed = result["removed"]
+            print(f"lab {args.name!r} removed: {len(removed['containers'])} container(s), "
+                  f"{len(removed['volumes'])} volume(s), {len(removed['networks'])} network(s)")
+        else:
+            print(f"no lab named {args.name!r}; nothing to remove")
+        return EXIT_OK
+    result = lab.status()
+    if json_mode:
+        print(json.dumps({"event": "lab", **result}), flush=True)
+        return EXIT_OK
+    if not result["exists"]:
+        print(f"no lab named {args.name!r}; create one with: swarmctl lab up --name {args.name}")
+        return EXIT_OK
+    print(f"lab {args.name!r}")
+    print(f"  {'host':<14} {'group':<9} {'address':<15} {'container':<10} ssh")
+    for host in result["hosts"]:
+        print(f"  {host['name']:<14} {host['group'] or '-':<9} {host['address'] or '-':<15} "
+              f"{host['state']:<10} {'up' if host['ssh'] else 'down'}")
+    print(f"inventory: {result['inventory'] or '(none)'}")
+    return EXIT_OK
+
+
+def _lab_spec(args, stored, spec_type):
+    base = stored or spec_type(name=args.name)
+    changes = {
+        "managers": args.managers,
+        "workers": args.workers,
+        "subnet": args.subnet,
+        "registry_host": args.registry_host,
+    }
+    data = base.to_dict()
+    data.update({k: v for k, v in changes.items() if v is not None})
+    data["name"] = args.name
+    if args.no_registry:
+        data["registry"] = False
+    return spec_type.from_dict(data)
+
+
+def resolve_inventory(args) -> Path:
+    if args.inventory:
+        path = Path(args.inventory).expanduser()
+        if not path.exists():
+            raise UsageError(f"inventory {args.inventory!r} does not exist")
+        return path.resolve()
+    lab_inventory = paths.lab_dir(args.lab) / "inventory.yml"
+    if not lab_inventory.exists():
+        raise UsageError(
+            f"no inventory given and no lab named {args.lab!r} is up; "
+            "pass -i INVENTORY, or start the lab with: swarmctl lab up"
+        )
+    return lab_inventory
+
+
+def _playbook(args, json_mode: bool) -> int:
+    run = PlaybookRun(
+        playbook=args.playbook,
+        inventory=resolve_inventory(args),
+        extra_vars=list(args.extra_vars),
+        limit=args.limit,
+        check=args.check,
+        diff=args.diff,
+        verbosity=args.verbose,
+        tags=args.tags,
+    )
+    result = run_playbook(run, json_mode=json_mode, label=args.command)
+    return result.rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""The lab's image recipes."""
+
+from __future__ import annotations
+
+from swarmctl.lab.images import Recipe
+
+LAB_USER = "ops"
+LAB_UID = 1000
+
+# A fresh Debian 12 server: systemd as PID 1, sshd, python3, sudo. No Docker engine: the toolkit
+# installs that, as it does on real machines.
+_HOSTKEYS_UNIT = """\
+[Unit]
+Description=Generate this host's own SSH host keys at first boot
+Before=ssh.service
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -A
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+_SSHD_CONFIG = """\
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+UseDNS no
+MaxSessions 50
+MaxStartups 100:30:200
+"""
+
+HOST = Recipe(
+    repository="swarmctl/lab-host",
+    packages=(
+        "systemd",
+        "systemd-sysv",
+        "dbus",
+        "openssh-server",
+        "python3",
+        "python3-apt",
+        "sudo",
+        "iproute2",
+        "iputils-ping",
+        "ca-certificates",
+        "procps",
+        "curl",
+        "less",
+    ),
+    files=(
+        ("/etc/systemd/system/swarmctl-ssh-hostkeys.service", 0o644, _HOSTKEYS_UNIT),
+        ("/etc/ssh/sshd_config.d/swarmctl-lab.conf", 0o644, _SSHD_CONFIG),
+        ("/etc/sudoers.d/ops", 0o440, f"{LAB_USER} ALL=(ALL) NOPASSWD:ALL\n"),
+    ),
+    commands=(
+        "ln -sf /etc/systemd/system/swarmctl-ssh-hostkeys.service "
+        "/etc/systemd/system/multi-user.target.wants/swarmctl-ssh-hostkeys.service",
+        # Every host makes its own host keys and machine id at first boot.
+        "rm -f /etc/ssh/ssh_host_*",
+        ": > /etc/machine-id; rm -f /var/lib/dbus/machine-id",
+        # No consoles in a container.
+        "systemctl mask getty@tty1.service console-getty.service systemd-udevd.service "
+        "systemd-udev-trigger.service systemd-modules-load.service >/dev/null 2>&1 || true",
+        f"useradd --uid {LAB_UID} --create-home --shell /bin/bash {LAB_USER}",
+        f"install -d -m 0700 -o {LAB_UID} -g {LAB_UID} /home/{LAB_USER}/.ssh",
+    ),
+    changes=('CMD ["/lib/systemd/systemd"]', "ENV container=docker"),
+)

@@ -1,0 +1,257 @@
+"""Turn ansible-runner events into live progress lines, or into JSON lines for pipelines.
+
+Text mode prints one line per finished task with per-status host counts (readable on 100 hosts:
+host names are listed only for failures, and for changes on a handful of hosts); on a terminal the
+running task is shown on a line that is redrawn in place. JSON mode prints one object per line.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+
+STATUS_BY_EVENT = {
+    "runner_on_ok": "ok",
+    "runner_on_failed": "failed",
+    "runner_on_unreachable": "unreachable",
+    "runner_on_skipped": "skipped",
+    "runner_item_on_failed": None,  # the task's own result follows
+}
+MAX_MESSAGE = 2000
+MAX_CHANGED_NAMES = 5
+
+
+def result_message(res: dict) -> str:
+    """The one-line reason a host result failed, as Ansible reports it."""
+    if not isinstance(res, dict):
+        return ""
+    if "censored" in res:
+        return "(output hidden: no_log)"
+    parts = []
+    msg = res.get("msg")
+    if msg:
+        parts.append(str(msg))
+    if res.get("stderr") and not msg:
+        parts.append(str(res["stderr"]))
+    for item in res.get("results") or []:
+        if isinstance(item, dict) and item.get("failed"):
+            parts.append(result_message(item))
+    # Keep the message's own line breaks (lists of problems), squeeze the rest of the whitespace.
+    text = "\n".join(
+        " ".join(line.split()) for part in parts if part for line in str(part).splitlines() if line.strip()
+    )
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+
+
+@dataclass
+class TaskState:
+    name: str
+    play: str
+    started: float
+    results: dict = field(default_factory=dict)  # host -> (status, message)
+
+    def counts(self) -> dict:
+        counts: dict[str, int] = {}
+        for status, _ in self.results.values():
+            counts[status] = counts.get(status, 0) + 1
+        return counts
+
+    def status(self) -> str:
+        counts = self.counts()
+        for status in ("unreachable", "failed", "changed", "ok"):
+            if counts.get(status):
+                return status
+        return "skipped" if counts else "ok"
+
+
+@dataclass
+class RunStats:
+    hosts: dict = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return any(h.get("failures") for h in self.hosts.values())
+
+    @property
+    def unreachable(self) -> bool:
+        return any(h.get("unreachable") for h in self.hosts.values())
+
+    @property
+    def changed(self) -> int:
+        return sum(h.get("changed", 0) for h in self.hosts.values())
+
+
+class Progress:
+    """Receives ansible-runner events (its event_handler) and writes progress to a stream."""
+
+    def __init__(self, stream, json_mode: bool = False, tty: bool = False, verbose: int = 0, clock=time.monotonic):
+        self.stream = stream
+        self.json_mode = json_mode
+        self.tty = tty and not json_mode
+        self.verbose = verbose
+        self.clock = clock
+        self.task: TaskState | None = None
+        self.play: str | None = None
+        self.stats = RunStats()
+        self.messages: list[str] = []  # errors Ansible printed outside host results
+        self._lock = threading.Lock()
+        self._live = False
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # -- output helpers -------------------------------------------------------------------
+    def emit(self, obj: dict) -> None:
+        with self._lock:
+            self.stream.write(json.dumps(obj, sort_keys=False, default=str) + "\n")
+            self.stream.flush()
+
+    def line(self, text: str) -> None:
+        with self._lock:
+            if self._live:
+                self.stream.write("\r\033[K")
+                self._live = False
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def _draw_live(self) -> None:
+        with self._lock:
+            task = self.task
+            if not self.tty or task is None:
+                return
+            done = len(task.results)
+            elapsed = self.clock() - task.started
+            self.stream.write(f"\r\033[K  ...      {_clip(task.name, 60)}  [{done} done, {elapsed:.0f}s]")
+            self.stream.flush()
+            self._live = True
+
+    def start(self) -> None:
+        if self.tty:
+            self._ticker = threading.Thread(target=self._tick, daemon=True)
+            self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(1.0):
+            self._draw_live()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._finish_task()
+
+    # -- events -----------------------------------------------------------------------------
+    def handle(self, event: dict) -> bool:
+        kind = event.get("event")
+        data = event.get("event_data") or {}
+        if kind == "playbook_on_play_start":
+            self._finish_task()
+            self.play = data.get("name") or data.get("play") or ""
+            if self.json_mode:
+                self.emit({"event": "play_start", "play": self.play})
+            else:
+                self.line(f"PLAY {self.play}")
+        elif kind in ("playbook_on_task_start", "playbook_on_handler_task_start"):
+            self._finish_task()
+            name = data.get("task") or data.get("name") or "(unnamed task)"
+            self.task = TaskState(name=name, play=self.play or "", started=self.clock())
+            if self.json_mode:
+                self.emit({"event": "task_start", "play": self.play, "task": name})
+            else:
+                self._draw_live()
+        elif kind in STATUS_BY_EVENT and STATUS_BY_EVENT[kind]:
+            self._host_result(STATUS_BY_EVENT[kind], data)
+        elif kind == "playbook_on_stats":
+            self._finish_task()
+            self._record_stats(data)
+        elif kind in ("verbose", "warning", "deprecated", "error"):
+            self._text_event(kind, event.get("stdout") or "")
+        return True
+
+    def _host_result(self, status: str, data: dict) -> None:
+        res = data.get("res") or {}
+        host = data.get("host") or "?"
+        if status == "ok" and res.get("changed"):
+            status = "changed"
+        if status == "failed" and data.get("ignore_errors"):
+            status = "ignored"
+        message = result_message(res) if status in ("failed", "unreachable") else ""
+        if self.task is None:
+            self.task = TaskState(name=data.get("task") or "", play=self.play or "", started=self.clock())
+        self.task.results[host] = (status, message)
+        if self.json_mode:
+            obj = {
+                "event": "host_result",
+                "status": status,
+                "host": host,
+                "play": self.play,
+                "task": self.task.name,
+                "duration": data.get("duration"),
+            }
+            if message:
+                obj["msg"] = message
+            self.emit(obj)
+        else:
+            self._draw_live()
+
+    def _finish_task(self) -> None:
+        task, self.task = self.task, None
+        if task is None or self.json_mode:
+            return
+        counts = task.counts()
+        if not counts:
+            return  # a task every host skipped silently, or one with no hosts
+        if set(counts) == {"skipped"} and not self.verbose:
+            return
+        status = task.status()
+        elapsed = self.clock() - task.started
+        summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        label = status.upper() if status in ("failed", "unreachable") else status
+        changed_hosts = [h for h, (s, _) in task.results.items() if s == "changed"]
+        detail = ""
+        if changed_hosts and len(changed_hosts) <= MAX_CHANGED_NAMES and len(counts) > 1:
+            detail = f" ({' '.join(changed_hosts)})"
+        self.line(f"  {label:<9}{_clip(task.name, 60):<62}{summary}{detail}  {elapsed:.1f}s")
+        for host, (hstatus, message) in sorted(task.results.items()):
+            if hstatus in ("failed", "unreachable"):
+                first, *rest = (message or hstatus).splitlines()
+                self.line(f"      {host}: {first}")
+                for more in rest:
+                    self.line(f"        {more}")
+
+    def _record_stats(self, data: dict) -> None:
+        hosts: dict[str, dict] = {}
+        for key in ("ok", "changed", "failures", "dark", "skipped", "rescued", "ignored"):
+            for host, count in (data.get(key) or {}).items():
+                name = "unreachable" if key == "dark" else key
+                hosts.setdefault(host, {})[name] = count
+        self.stats = RunStats(hosts=hosts)
+
+    def _text_event(self, kind: str, stdout: str) -> None:
+        text = stdout.strip()
+        if not text:
+            return
+        important = "ERROR" in text or "WARNING" in text or kind in ("warning", "error")
+        if important and "ERROR" in text:
+            self.messages.append(text)
+        if not (important or self.verbose):
+            return
+        if self.json_mode:
+            self.emit({"event": "message", "kind": "error" if "ERROR" in text else kind, "msg": text})
+        else:
+            for line in text.splitlines():
+                self.line(f"  {line}")
+
+    def recap_lines(self) -> list[str]:
+        if not self.stats.hosts:
+            return []
+        lines = [f"  {'host':<20} {'ok':>4} {'changed':>8} {'failed':>7} {'unreachable':>12} {'skipped':>8}"]
+        for host, counts in sorted(self.stats.hosts.items()):
+            lines.append(
+                f"  {host:<20} {counts.get('ok', 0):>4} {counts.get('changed', 0):>8} "
+                f"{counts.get('failures', 0):>7} {counts.get('unreachable', 0):>12} {counts.get('skipped', 0):>8}"
+            )
+        return lines
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
