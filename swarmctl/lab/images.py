@@ -80,13 +80,18 @@ def debian_mirrors() -> tuple[str, str]:
 
 
 def _mirrors_from_apt_sources() -> tuple[str | None, str | None]:
-    main = security = None
     texts = []
     for path in [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]:
         try:
             texts.append(path.read_text())
         except OSError:
             continue
+    return parse_apt_sources(texts)
+
+
+def parse_apt_sources(texts: list[str]) -> tuple[str | None, str | None]:
+    """(main mirror, security mirror) for SUITE from apt source files, one-line or deb822 format."""
+    main = security = None
     for text in texts:
         # deb822 stanzas: "URIs: <uri>" followed by "Suites: ..."
         for stanza in re.split(r"\n\s*\n", text):

@@ -1,0 +1,71 @@
+"""Helpers for tests: run swarmctl and Ansible the way a user does."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Result:
+    def __init__(self, proc: subprocess.CompletedProcess):
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def json_lines(self) -> list[dict]:
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+    def summary(self) -> dict:
+        return [e for e in self.json_lines() if e.get("event") == "summary"][-1]
+
+    def __repr__(self) -> str:
+        return f"<rc={self.rc}\nstdout:\n{self.stdout[-6000:]}\nstderr:\n{self.stderr[-3000:]}>"
+
+
+def swarmctl(*args: str, env: dict | None = None, cwd: str | Path | None = None, timeout: int = 1800) -> Result:
+    """Run the swarmctl CLI as a user would, in a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run(
+        [sys.executable, "-m", "swarmctl", *args],
+        cwd=str(cwd or ROOT),
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=timeout,
+    )
+    return Result(proc)
+
+
+def ansible_cmd(inventory: Path, pattern: str, module: str, args: str = "", become: bool = False,
+                timeout: int = 600) -> Result:
+    """Run an ad-hoc Ansible module over SSH with the project's ansible.cfg."""
+    argv = [str(Path(sys.executable).parent / "ansible"), pattern, "-i", str(inventory), "-m", module, "-o"]
+    if args:
+        argv += ["-a", args]
+    if become:
+        argv.append("--become")
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+    return Result(subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 timeout=timeout))
+
+
+def lab_leftovers(client, name: str) -> dict:
+    """Whatever the Docker engine still holds for a lab (all empty after `lab down`)."""
+    from swarmctl.lab.lab import LABEL_LAB
+
+    flt = {"label": f"{LABEL_LAB}={name}"}
+    return {
+        "containers": [c.name for c in client.containers.list(all=True, filters=flt)],
+        "volumes": [v.name for v in client.volumes.list(filters=flt)],
+        "networks": [n.name for n in client.networks.list(filters=flt)],
+    }

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import pytest
+
+from helpers import lab_leftovers
+from swarmctl.lab.lab import Lab, docker_client
+from swarmctl.lab.topology import LabSpec
+
+# The shared lab has its own name and subnet, so it never collides with a user's `lab`.
+SHARED_LAB = LabSpec(name="pytest", managers=1, workers=2, subnet="172.25.90.0/24")
+
+
+@pytest.fixture(scope="session")
+def engine():
+    try:
+        return docker_client()
+    except Exception as exc:  # the suite needs an engine: say how to get one
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def shared_lab(engine):
+    """The seed's topology (1 manager, 2 workers, a registry host), up for the whole session."""
+    lab = Lab(SHARED_LAB.name, client=engine)
+    lab.down()  # a session always starts from fresh hosts, whatever an interrupted run left
+    result = lab.up(SHARED_LAB)
+    yield lab, result
+    lab.down()
+    assert lab_leftovers(engine, SHARED_LAB.name) == {"containers": [], "volumes": [], "networks": []}

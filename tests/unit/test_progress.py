@@ -1,0 +1,102 @@
+import io
+import json
+
+from swarmctl.progress import Progress, result_message
+from swarmctl.runner import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, exit_code_for
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def ev(kind, **data):
+    return {"event": kind, "event_data": data}
+
+
+def play_events():
+    return [
+        ev("playbook_on_play_start", name="Install"),
+        ev("playbook_on_task_start", task="Install packages"),
+        ev("runner_on_ok", host="a", res={"changed": True}, duration=1.0),
+        ev("runner_on_ok", host="b", res={"changed": False}, duration=1.0),
+        ev("runner_on_failed", host="c", res={"msg": "no space left\non device"}, duration=1.0),
+        ev("runner_on_unreachable", host="d", res={"msg": "ssh: connect to host 10.0.0.4 port 22: No route to host"}),
+        ev("playbook_on_task_start", task="Quiet"),
+        ev("runner_on_skipped", host="a"),
+        ev("playbook_on_stats", ok={"a": 1, "b": 1}, changed={"a": 1}, failures={"c": 1}, dark={"d": 1}),
+    ]
+
+
+def test_text_progress_one_line_per_task_with_failures_explained():
+    out = io.StringIO()
+    clock = Clock()
+    progress = Progress(out, clock=clock)
+    for event in play_events():
+        clock.now += 0.5
+        progress.handle(event)
+    progress.close()
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "PLAY Install"
+    task_line = lines[1]
+    assert task_line.lstrip().startswith("UNREACHABLE") and "Install packages" in task_line
+    assert "1 changed, 1 failed, 1 ok, 1 unreachable" in task_line
+    assert "      c: no space left" in lines
+    assert "        on device" in lines
+    assert any(l.startswith("      d: ssh: connect") for l in lines)
+    assert not any("Quiet" in l for l in lines), "all-skipped tasks stay quiet unless verbose"
+    assert progress.stats.failed and progress.stats.unreachable and progress.stats.changed == 1
+
+
+def test_changed_hosts_are_named_when_few():
+    out = io.StringIO()
+    progress = Progress(out, clock=Clock())
+    progress.handle(ev("playbook_on_task_start", task="t"))
+    progress.handle(ev("runner_on_ok", host="h1", res={"changed": True}))
+    progress.handle(ev("runner_on_ok", host="h2", res={"changed": False}))
+    progress.close()
+    assert "(h1)" in out.getvalue()
+
+
+def test_hundred_hosts_stay_on_one_line():
+    out = io.StringIO()
+    progress = Progress(out, clock=Clock())
+    progress.handle(ev("playbook_on_task_start", task="t"))
+    for n in range(100):
+        progress.handle(ev("runner_on_ok", host=f"h{n}", res={"changed": True}))
+    progress.close()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1 and "100 changed" in lines[0] and "h99" not in lines[0]
+
+
+def test_json_mode_every_line_parses():
+    out = io.StringIO()
+    progress = Progress(out, json_mode=True, clock=Clock())
+    for event in play_events():
+        progress.handle(event)
+    progress.handle({"event": "verbose", "stdout": "[ERROR]: the inventory could not be parsed"})
+    progress.close()
+    objs = [json.loads(line) for line in out.getvalue().splitlines()]
+    kinds = [o["event"] for o in objs]
+    assert kinds[:2] == ["play_start", "task_start"]
+    results = [o for o in objs if o["event"] == "host_result"]
+    assert {(o["host"], o["status"]) for o in results} >= {("a", "changed"), ("b", "ok"), ("c", "failed"), ("d", "unreachable")}
+    assert objs[-1] == {"event": "message", "kind": "error", "msg": "[ERROR]: the inventory could not be parsed"}
+    assert progress.messages == ["[ERROR]: the inventory could not be parsed"]
+
+
+def test_result_message_hides_no_log_and_collects_loop_failures():
+    assert result_message({"censored": "hidden", "changed": False}) == "(output hidden: no_log)"
+    res = {"msg": "One or more items failed", "results": [{"failed": True, "msg": "item x broke"}, {"failed": False}]}
+    assert result_message(res) == "One or more items failed\nitem x broke"
+    assert result_message({"stderr": "  boom  "}) == "boom"
+
+
+def test_exit_codes():
+    assert exit_code_for("successful") == EXIT_OK
+    assert exit_code_for("failed") == EXIT_FAILED
+    assert exit_code_for("unreachable") == EXIT_UNREACHABLE
+    assert exit_code_for("error") == 1
