@@ -31,7 +31,7 @@ class UsageError(Exception):
     """Bad usage: the message says what to type instead."""
 
 
-def _common(json_default: bool = False) -> argparse.ArgumentParser:
+def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="print JSON lines (events, then a summary) instead of text")
@@ -117,8 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - every known failure carries an actionable message
         from swarmctl.lab.images import ImageBuildError
         from swarmctl.lab.lab import LabError
+        from swarmctl.runner import RunnerError
 
-        if isinstance(exc, (LabError, ImageBuildError)):
+        if isinstance(exc, (LabError, ImageBuildError, RunnerError)):
             _error(str(exc), json_mode)
             return EXIT_ERROR
         raise

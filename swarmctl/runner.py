@@ -113,6 +113,11 @@ def run_playbook(run: PlaybookRun, json_mode: bool = False, stream=None, label: 
     import ansible_runner
 
     stream = stream or sys.stdout
+    if not shutil.which("ansible-playbook", path=run.environment()["PATH"]):
+        raise RunnerError(
+            "ansible-playbook is not installed next to swarmctl or on PATH; install swarmctl with pip "
+            "(it brings ansible-core), or put ansible-playbook on PATH"
+        )
     tty = hasattr(stream, "isatty") and stream.isatty()
     progress = Progress(stream, json_mode=json_mode, tty=tty, verbose=run.verbosity)
     command = run.command_line()
@@ -155,15 +160,19 @@ def run_playbook(run: PlaybookRun, json_mode: bool = False, stream=None, label: 
         status = "successful"
     else:
         status = "error"  # Ansible stopped before or outside host results (syntax, inventory...)
+    errors = list(progress.messages)
+    artifacts = run_dir / "artifacts" / "run"
+    if status == "error" and not errors:
+        errors.append(_tail(artifacts / "stdout") or f"ansible-playbook exited with code {rc}")
     outcome = RunResult(
         rc=exit_code_for(status),
         status=status,
         seconds=time.monotonic() - started,
         hosts=stats.hosts,
         changed=stats.changed,
-        artifacts=str(run_dir / "artifacts" / "run"),
+        artifacts=str(artifacts),
         command=command,
-        errors=progress.messages,
+        errors=errors,
     )
     if json_mode:
         progress.emit(outcome.summary())
@@ -171,12 +180,25 @@ def run_playbook(run: PlaybookRun, json_mode: bool = False, stream=None, label: 
         for line in progress.recap_lines():
             progress.line(line)
         if status == "error" and not progress.messages:
-            progress.line(f"ansible-playbook exited with code {rc}; its output is in {outcome.artifacts}/stdout")
+            progress.line(f"ansible-playbook failed: {errors[0]}")
+            progress.line(f"(full output: {outcome.artifacts}/stdout)")
         progress.line(
             f"{label or run.playbook}: {status} (changed={outcome.changed}) in {outcome.seconds:.1f}s"
         )
     _rotate_runs()
     return outcome
+
+
+class RunnerError(RuntimeError):
+    """swarmctl could not start Ansible; the message says why."""
+
+
+def _tail(path: Path, lines: int = 8) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(line for line in text.strip().splitlines()[-lines:])
 
 
 def _new_run_dir(label: str) -> Path:
