@@ -8,6 +8,7 @@ running task is shown on a line that is redrawn in place. JSON mode prints one o
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ STATUS_BY_EVENT = {
     "runner_item_on_failed": None,  # the task's own result follows
 }
 MAX_MESSAGE = 2000
+_CHANGED_LINE = re.compile(r"(^|\n)changed: \[")
 MAX_CHANGED_NAMES = 5
 
 
@@ -159,7 +161,7 @@ class Progress:
             else:
                 self._draw_live()
         elif kind in STATUS_BY_EVENT and STATUS_BY_EVENT[kind]:
-            self._host_result(STATUS_BY_EVENT[kind], data)
+            self._host_result(STATUS_BY_EVENT[kind], data, event.get("stdout") or "")
         elif kind == "playbook_on_stats":
             self._finish_task()
             self._record_stats(data)
@@ -167,10 +169,12 @@ class Progress:
             self._text_event(kind, event.get("stdout") or "")
         return True
 
-    def _host_result(self, status: str, data: dict) -> None:
+    def _host_result(self, status: str, data: dict, stdout: str = "") -> None:
         res = data.get("res") or {}
         host = data.get("host") or "?"
-        if status == "ok" and res.get("changed"):
+        # no_log results are censored, "changed" included; Ansible's own line still tells.
+        censored_change = "censored" in res and _CHANGED_LINE.search(stdout)
+        if status == "ok" and (res.get("changed") or censored_change):
             status = "changed"
         if status == "failed" and data.get("ignore_errors"):
             status = "ignored"

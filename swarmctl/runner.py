@@ -61,7 +61,8 @@ class PlaybookRun:
         bindir = os.path.dirname(sys.executable)
         return {
             "ANSIBLE_CONFIG": str(content / "ansible.cfg"),
-            "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(paths.fact_cache_dir(self.inventory)),
+            # ansible-runner turns host key checking off unless told otherwise; swarmctl never does.
+            "ANSIBLE_HOST_KEY_CHECKING": "True",
             "ANSIBLE_NOCOLOR": "1",
             "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
         }
@@ -140,6 +141,9 @@ def run_playbook(run: PlaybookRun, json_mode: bool = False, stream=None, label: 
             cmdline=shlex.join(run.ansible_args()) or None,
             verbosity=run.verbosity or None,
             event_handler=progress.handle,
+            # One fact cache per inventory, kept across runs (ansible-runner's default is per run).
+            fact_cache_type="jsonfile",
+            fact_cache=str(paths.fact_cache_dir(run.inventory)),
             quiet=True,
             ident="run",
         )

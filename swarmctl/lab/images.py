@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from swarmctl import paths
@@ -39,11 +39,14 @@ class Recipe:
     files: tuple[tuple[str, int, str], ...] = ()  # (path, mode, content)
     commands: tuple[str, ...] = ()  # run with /bin/sh -c inside the root (chroot)
     changes: tuple[str, ...] = ()  # Dockerfile-style instructions for `docker import`
+    # "minbase"/"buildd": a debootstrap root. "debs": only the files of `packages`, unpacked with
+    # dpkg-deb (no package manager, no libc unless asked for) - for tiny images such as busybox apps.
     variant: str = "minbase"
     suite: str = SUITE
+    shell: str = "/bin/sh"  # runs `commands` inside the root
     # Bumped by hand when the build procedure itself changes in a way the data does not show.
     procedure: int = 1
-    apt_sources: bool = field(default=True)
+    apt_sources: bool = True
 
     def digest(self) -> str:
         data = json.dumps(
@@ -57,6 +60,7 @@ class Recipe:
                 "suite": self.suite,
                 "procedure": self.procedure,
                 "apt_sources": self.apt_sources,
+                "shell": self.shell,
             },
             sort_keys=True,
         )
@@ -136,7 +140,7 @@ def ensure_image(client, recipe: Recipe, log=None) -> tuple[str, bool]:
         if image_exists(client, recipe):
             return recipe.reference, False
         started = time.monotonic()
-        log(f"building image {recipe.reference} from Debian packages (first time only, about a minute)")
+        log(f"building image {recipe.reference} from Debian packages (once per recipe)")
         build(client, recipe, build_root)
         log(f"built {recipe.reference} in {time.monotonic() - started:.0f}s")
     return recipe.reference, True
@@ -153,18 +157,21 @@ def build(client, recipe: Recipe, build_root: Path) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="rootfs-", dir=build_root))
     root = workdir / "root"
     try:
-        _run(
-            [
+        if recipe.variant == "debs":
+            _unpack_debs(recipe.packages, workdir, root)
+        else:
+            _run(
+                [
+                    "debootstrap",
+                    f"--variant={recipe.variant}",
+                    f"--include={','.join(recipe.packages)}",
+                    recipe.suite,
+                    str(root),
+                    mirror,
+                ],
                 "debootstrap",
-                f"--variant={recipe.variant}",
-                f"--include={','.join(recipe.packages)}",
-                recipe.suite,
-                str(root),
-                mirror,
-            ],
-            "debootstrap",
-        )
-        if recipe.apt_sources:
+            )
+        if recipe.apt_sources and recipe.variant != "debs":
             _write(
                 root,
                 "/etc/apt/sources.list",
@@ -176,7 +183,7 @@ def build(client, recipe: Recipe, build_root: Path) -> None:
         for path, mode, content in recipe.files:
             _write(root, path, mode, content)
         for command in recipe.commands:
-            _run(["chroot", str(root), "/bin/sh", "-euc", command], f"recipe command {command!r}")
+            _run(["chroot", str(root), *recipe.shell.split(), "-euc", command], f"recipe command {command!r}")
         # Caches and logs of the build do not belong in the image.
         for junk in ("var/cache/apt/archives", "var/log"):
             for child in (root / junk).glob("*"):
@@ -185,6 +192,40 @@ def build(client, recipe: Recipe, build_root: Path) -> None:
         _import(client, root, recipe)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _unpack_debs(packages: tuple[str, ...], workdir: Path, root: Path) -> None:
+    """Fetch .deb files with the machine's apt (refreshing its lists once if they are stale) and unpack them."""
+    if not shutil.which("apt-get") or not shutil.which("dpkg-deb"):
+        raise ImageBuildError("building this image needs apt-get and dpkg-deb (a Debian or Ubuntu machine)")
+    debs = workdir / "debs"
+    debs.mkdir()
+    download = ["apt-get", "download", *packages]
+    result = subprocess.run(download, cwd=debs, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if result.returncode != 0:
+        _run(["apt-get", "update", "-q"], "apt-get update")
+        result = subprocess.run(download, cwd=debs, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if result.returncode != 0:
+        raise ImageBuildError(f"apt-get download {' '.join(packages)} failed:\n{result.stdout[-2000:]}")
+    root.mkdir()
+    for deb in sorted(debs.glob("*.deb")):
+        _run(["dpkg-deb", "-x", str(deb), str(root)], f"dpkg-deb -x {deb.name}")
+
+
+def save_archive(client, references: list[str], path: Path) -> bool:
+    """Write `docker save` of images (one archive) to path unless it is already there. True when written."""
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    # The SDK saves one image per call; the engine's endpoint takes several.
+    response = client.api.get(f"{client.api.base_url}/images/get", params={"names": references}, stream=True)
+    response.raise_for_status()
+    with open(tmp, "wb") as handle:
+        for chunk in response.iter_content(chunk_size=1 << 20):
+            handle.write(chunk)
+    tmp.rename(path)
+    return True
 
 
 def _import(client, root: Path, recipe: Recipe) -> None:

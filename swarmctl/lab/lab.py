@@ -7,6 +7,7 @@ and a known_hosts file holding each host's own key, exactly as it reaches real s
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -168,8 +169,9 @@ class Lab:
         if to_wait:
             self.log(f"waiting for sshd on {len(to_wait)} host(s)")
             self._wait_for_ssh(to_wait)
+        demo_images = self._demo_images() if spec.registry else []
         changed |= self._write_known_hosts(hosts)
-        changed |= self._write_inventory(spec, hosts)
+        changed |= self._write_inventory(spec, hosts, demo_images)
         self._write_file(self.spec_path, json.dumps(spec.to_dict(), indent=2) + "\n")
         return {
             "lab": self.name,
@@ -243,6 +245,16 @@ class Lab:
         container.start()
         return container
 
+    def _demo_images(self) -> list[dict]:
+        """Build the demo web images and save them in one archive for the registry role to push."""
+        references = {tag: images.ensure_image(self.client, recipe, log=self.log)[0]
+                      for tag, recipe in recipes.DEMO_IMAGES.items()}
+        digest = hashlib.sha256(" ".join(sorted(references.values())).encode()).hexdigest()[:12]
+        archive = paths.state_dir() / "images" / f"demo-{digest}.tar"
+        images.save_archive(self.client, sorted(references.values()), archive)
+        return [{"name": recipes.DEMO_REPOSITORY, "tag": tag, "archive": str(archive), "source": reference}
+                for tag, reference in references.items()]
+
     def _wait_for_ssh(self, hosts: list[LabHost]) -> None:
         with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
             failures = [r for r in pool.map(_wait_for_banner, [h.address for h in hosts]) if r]
@@ -260,7 +272,7 @@ class Lab:
             lines.append(f"{host.address} {keytype} {key}")
         return self._write_file(self.known_hosts_path, "\n".join(lines) + "\n")
 
-    def _write_inventory(self, spec: LabSpec, hosts: list[LabHost]) -> bool:
+    def _write_inventory(self, spec: LabSpec, hosts: list[LabHost], demo_images: list[dict]) -> bool:
         groups = {"managers": {}, "workers": {}, "registry": {}}
         for host in hosts:
             groups[host.group][host.name] = {"ansible_host": host.address}
@@ -273,8 +285,8 @@ class Lab:
                         f"-o UserKnownHostsFile={self.known_hosts_path} -o StrictHostKeyChecking=yes"
                     ),
                     "ansible_control_path_dir": str(self.control_path_dir),
-                    "ansible_python_interpreter": "/usr/bin/python3",
                     "swarmctl_lab_name": self.name,
+                    **({"registry_images": demo_images} if demo_images else {}),
                 },
                 "children": {g: {"hosts": h or None} for g, h in groups.items()},
             }

@@ -68,3 +68,42 @@ HOST = Recipe(
     ),
     changes=('CMD ["/lib/systemd/systemd"]', "ENV container=docker"),
 )
+
+
+# Demo web app: busybox's httpd answering "web <version> on <hostname>", in an image of a few MB
+# made from Debian's busybox-static package. The "broken" variant exits at once, for failed updates.
+_WEB_START = """\
+#!/bin/sh
+# Answers every request with the app's version and the name of the container serving it.
+set -e
+mkdir -p /www
+echo "web ${APP_VERSION} on $(hostname)" > /www/index.html
+exec httpd -f -p "${PORT:-80}" -h /www
+"""
+
+_BROKEN_START = """\
+#!/bin/sh
+echo "web ${APP_VERSION}: refusing to start: configuration missing" >&2
+exit 1
+"""
+
+
+def _web(version: str, start: str) -> Recipe:
+    return Recipe(
+        repository="swarmctl/demo-web",
+        packages=("busybox-static",),
+        variant="debs",
+        shell="/bin/busybox sh",
+        files=(("/app/start.sh", 0o755, start), ("/etc/passwd", 0o644, "root:x:0:0:root:/:/bin/sh\n")),
+        commands=("/bin/busybox --install -s /bin", "mkdir -p /tmp && chmod 1777 /tmp"),
+        changes=(f"ENV APP_VERSION={version}", 'CMD ["/bin/sh", "/app/start.sh"]', "EXPOSE 80"),
+    )
+
+
+DEMO_IMAGES = {
+    # registry tag -> recipe; pushed as <registry>/web:<tag>
+    "v1": _web("v1", _WEB_START),
+    "v2": _web("v2", _WEB_START),
+    "broken": _web("broken", _BROKEN_START),
+}
+DEMO_REPOSITORY = "web"

@@ -43,6 +43,7 @@ def test_flags_pass_through_to_ansible_playbook(tmp_path):
     assert line.startswith("ANSIBLE_CONFIG=") and "ansible-playbook -i" in line and line.endswith("-vv")
     from swarmctl import paths
 
-    cache = run.environment()["ANSIBLE_CACHE_PLUGIN_CONNECTION"]
-    assert cache.startswith(str(paths.state_dir() / "facts"))
-    assert cache != PlaybookRun("site.yml", tmp_path / "other.yml").environment()["ANSIBLE_CACHE_PLUGIN_CONNECTION"]
+    assert run.environment()["ANSIBLE_HOST_KEY_CHECKING"] == "True"
+    cache = paths.fact_cache_dir(run.inventory)
+    assert cache.is_relative_to(paths.state_dir() / "facts")
+    assert cache != paths.fact_cache_dir(tmp_path / "other.yml")

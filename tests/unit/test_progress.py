@@ -100,3 +100,15 @@ def test_exit_codes():
     assert exit_code_for("failed") == EXIT_FAILED
     assert exit_code_for("unreachable") == EXIT_UNREACHABLE
     assert exit_code_for("error") == 1
+
+
+def test_no_log_results_still_count_as_changed():
+    out = io.StringIO()
+    progress = Progress(out, json_mode=True, clock=Clock())
+    censored = {"censored": "the output has been hidden due to the fact that 'no_log: true' was specified"}
+    progress.handle(ev("playbook_on_task_start", task="login"))
+    progress.handle({"event": "runner_on_ok", "stdout": "\r\nTASK [login] ***\r\nchanged: [a]",
+                     "event_data": {"host": "a", "res": censored}})
+    progress.handle({"event": "runner_on_ok", "stdout": "ok: [b]", "event_data": {"host": "b", "res": censored}})
+    statuses = {json.loads(l)["host"]: json.loads(l)["status"] for l in out.getvalue().splitlines()[1:]}
+    assert statuses == {"a": "changed", "b": "ok"}

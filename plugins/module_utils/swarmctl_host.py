@@ -1,0 +1,180 @@
+# Host-side helpers for swarmctl's modules: files kept at a given content and mode, Debian packages,
+# systemd units. Each helper honours check mode and reports whether it changed (or would change)
+# anything, so a module built from them is idempotent and honest about `changed`.
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import tempfile
+import time
+
+
+class HostChanges:
+    """What a module changed on the host, in order; `diff` collects before/after for diff mode."""
+
+    def __init__(self, module):
+        self.module = module
+        self.actions: list[str] = []
+        self.before: dict = {}
+        self.after: dict = {}
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.actions)
+
+    def add(self, action: str) -> None:
+        self.actions.append(action)
+
+    def diff(self) -> dict:
+        return {"before": self.before, "after": self.after}
+
+    # -- files -----------------------------------------------------------------------------------
+    def file(self, path: str, content: bytes | str, mode: int = 0o644, owner: str = "root", group: str = "root",
+             secret: bool = False) -> bool:
+        """Keep path at content, mode and owner. Secret contents never appear in the diff."""
+        data = content.encode() if isinstance(content, str) else content
+        try:
+            with open(path, "rb") as handle:
+                current = handle.read()
+        except FileNotFoundError:
+            current = None
+        changed = current != data
+        if changed:
+            self.add(f"wrote {path}")
+            if not secret:
+                self.before[path] = current.decode(errors="replace") if current is not None else None
+                self.after[path] = data.decode(errors="replace")
+            if not self.module.check_mode:
+                _atomic_write(path, data, mode, owner, group)
+                return True
+        if current is not None and self._attributes(path, mode, owner, group):
+            changed = True
+        return changed
+
+    def directory(self, path: str, mode: int = 0o755, owner: str = "root", group: str = "root") -> bool:
+        if not os.path.isdir(path):
+            self.add(f"made {path}")
+            if not self.module.check_mode:
+                os.makedirs(path, exist_ok=True)
+                _chown(path, owner, group)
+                os.chmod(path, mode)
+            return True
+        return self._attributes(path, mode, owner, group)
+
+    def _attributes(self, path: str, mode: int, owner: str, group: str) -> bool:
+        st = os.stat(path)
+        uid, gid = _ids(owner, group)
+        if (st.st_mode & 0o7777) == mode and st.st_uid == uid and st.st_gid == gid:
+            return False
+        self.add(f"set owner/mode of {path}")
+        if not self.module.check_mode:
+            os.chown(path, uid, gid)
+            os.chmod(path, mode)
+        return True
+
+    # -- packages ----------------------------------------------------------------------------------
+    def packages(self, names: list[str]) -> list[str]:
+        """Install the Debian packages that are missing; returns them."""
+        missing = missing_packages(self.module, names)
+        if missing:
+            self.add("installed " + " ".join(missing))
+            if not self.module.check_mode:
+                apt_install(self.module, missing)
+        return missing
+
+    # -- systemd ------------------------------------------------------------------------------------
+    def service(self, unit: str, restart: bool = False, daemon_reload: bool = False) -> None:
+        """Keep unit enabled and active; restart it when asked (its configuration changed)."""
+        if daemon_reload and not self.module.check_mode:
+            systemctl(self.module, "daemon-reload")
+        enabled = systemctl(self.module, "is-enabled", unit, check=False).strip() == "enabled"
+        active = systemctl(self.module, "is-active", unit, check=False).strip() == "active"
+        if not enabled:
+            self.add(f"enabled {unit}")
+            if not self.module.check_mode:
+                systemctl(self.module, "enable", unit)
+        if not active:
+            self.add(f"started {unit}")
+            if not self.module.check_mode:
+                systemctl(self.module, "start", unit)
+        elif restart:
+            self.add(f"restarted {unit}")
+            if not self.module.check_mode:
+                systemctl(self.module, "restart", unit)
+
+
+def _ids(owner: str, group: str) -> tuple[int, int]:
+    return pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid
+
+
+def _chown(path: str, owner: str, group: str) -> None:
+    uid, gid = _ids(owner, group)
+    os.chown(path, uid, gid)
+
+
+def _atomic_write(path: str, data: bytes, mode: int, owner: str, group: str) -> None:
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".swarmctl-")
+    try:
+        os.fchmod(fd, mode)
+        uid, gid = _ids(owner, group)
+        os.fchown(fd, uid, gid)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_in_place(path: str, data: bytes) -> None:
+    """For files that may be bind mounts (a container's /etc/hosts), which a rename cannot replace."""
+    with open(path, "r+b") as handle:
+        handle.seek(0)
+        handle.write(data)
+        handle.truncate()
+
+
+def missing_packages(module, names: list[str]) -> list[str]:
+    missing = []
+    for name in names:
+        rc, out, _ = module.run_command(["dpkg-query", "-W", "-f=${Status}", name])
+        if rc != 0 or "install ok installed" not in out:
+            missing.append(name)
+    return missing
+
+
+APT_ENV = {"DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
+_APT_OPTS = ["-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold"]
+
+
+def apt_install(module, names: list[str]) -> None:
+    """apt-get install, refreshing the package lists first when they are older than an hour or stale."""
+    lists = "/var/lib/apt/lists"
+    newest = max((os.path.getmtime(os.path.join(lists, f)) for f in os.listdir(lists)), default=0)
+    if time.time() - newest > 3600:
+        _apt(module, ["update", "-q"])
+    rc, out, err = module.run_command(
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *_APT_OPTS, *names], environ_update=APT_ENV
+    )
+    if rc != 0:  # stale lists can point at versions the mirror no longer has
+        _apt(module, ["update", "-q"])
+        _apt(module, ["install", "-y", "-q", "--no-install-recommends", *_APT_OPTS, *names])
+
+
+def _apt(module, args: list[str]) -> None:
+    rc, out, err = module.run_command(["apt-get", *args], environ_update=APT_ENV)
+    if rc != 0:
+        module.fail_json(msg=f"apt-get {' '.join(args)} failed: {(err or out).strip()[-1500:]}. "
+                             "Check the host reaches its Debian mirror (apt-get update).")
+
+
+def systemctl(module, *args: str, check: bool = True) -> str:
+    rc, out, err = module.run_command(["systemctl", *args])
+    if check and rc != 0:
+        module.fail_json(msg=f"systemctl {' '.join(args)} failed: {(err or out).strip()}")
+    return out
