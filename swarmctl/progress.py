@@ -25,6 +25,28 @@ _CHANGED_LINE = re.compile(r"(^|\n)changed: \[")
 MAX_CHANGED_NAMES = 5
 
 
+def render_diff(diff) -> list[str]:
+    """Ansible's diff (a dict, or a list of dicts, with before/after) as readable lines."""
+    import difflib
+
+    import yaml
+
+    items = diff if isinstance(diff, list) else [diff]
+    lines: list[str] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        before, after = item.get("before", ""), item.get("after", "")
+        if before == after:
+            continue
+        header = item.get("after_header") or item.get("before_header") or ""
+        as_text = [v if isinstance(v, str) else yaml.safe_dump(v, sort_keys=True, default_flow_style=False)
+                   for v in (before, after)]
+        lines += list(difflib.unified_diff(as_text[0].splitlines(), as_text[1].splitlines(),
+                                           f"before {header}".strip(), f"after {header}".strip(), lineterm=""))
+    return lines
+
+
 def result_message(res: dict) -> str:
     """The one-line reason a host result failed, as Ansible reports it."""
     if not isinstance(res, dict):
@@ -53,6 +75,7 @@ class TaskState:
     play: str
     started: float
     results: dict = field(default_factory=dict)  # host -> (status, message)
+    details: list = field(default_factory=list)  # (host, lines): debug messages, diffs
 
     def counts(self) -> dict:
         counts: dict[str, int] = {}
@@ -88,8 +111,10 @@ class RunStats:
 class Progress:
     """Receives ansible-runner events (its event_handler) and writes progress to a stream."""
 
-    def __init__(self, stream, json_mode: bool = False, tty: bool = False, verbose: int = 0, clock=time.monotonic):
+    def __init__(self, stream, json_mode: bool = False, tty: bool = False, verbose: int = 0, clock=time.monotonic,
+                 show_diff: bool = False):
         self.stream = stream
+        self.show_diff = show_diff
         self.json_mode = json_mode
         self.tty = tty and not json_mode
         self.verbose = verbose
@@ -182,6 +207,9 @@ class Progress:
         if self.task is None:
             self.task = TaskState(name=data.get("task") or "", play=self.play or "", started=self.clock())
         self.task.results[host] = (status, message)
+        detail = self._details(data, res, status)
+        if detail:
+            self.task.details.append((host, detail))
         if self.json_mode:
             obj = {
                 "event": "host_result",
@@ -193,9 +221,21 @@ class Progress:
             }
             if message:
                 obj["msg"] = message
+            if detail:
+                obj["detail"] = detail
             self.emit(obj)
         else:
             self._draw_live()
+
+    def _details(self, data: dict, res: dict, status: str) -> list[str]:
+        """What an operator should read besides the status: debug messages, and diffs in diff mode."""
+        if data.get("task_action") in ("debug", "ansible.builtin.debug") and status in ("ok", "changed"):
+            msg = res.get("msg")
+            if msg:
+                return str(msg).splitlines() if isinstance(msg, str) else [json.dumps(msg, default=str)]
+        if self.show_diff and status == "changed" and res.get("diff"):
+            return render_diff(res["diff"])
+        return []
 
     def _finish_task(self) -> None:
         task, self.task = self.task, None
@@ -215,6 +255,10 @@ class Progress:
         if changed_hosts and len(changed_hosts) <= MAX_CHANGED_NAMES and len(counts) > 1:
             detail = f" ({' '.join(changed_hosts)})"
         self.line(f"  {label:<9}{_clip(task.name, 60):<62}{summary}{detail}  {elapsed:.1f}s")
+        for host, lines in task.details:
+            self.line(f"      {host}:")
+            for text in lines:
+                self.line(f"        {text}")
         for host, (hstatus, message) in sorted(task.results.items()):
             if hstatus in ("failed", "unreachable"):
                 first, *rest = (message or hstatus).splitlines()

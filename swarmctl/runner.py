@@ -120,7 +120,7 @@ def run_playbook(run: PlaybookRun, json_mode: bool = False, stream=None, label: 
             "(it brings ansible-core), or put ansible-playbook on PATH"
         )
     tty = hasattr(stream, "isatty") and stream.isatty()
-    progress = Progress(stream, json_mode=json_mode, tty=tty, verbose=run.verbosity)
+    progress = Progress(stream, json_mode=json_mode, tty=tty, verbose=run.verbosity, show_diff=run.diff)
     command = run.command_line()
     run_dir = _new_run_dir(label or Path(run.playbook).stem)
     if json_mode:

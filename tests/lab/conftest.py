@@ -27,3 +27,14 @@ def shared_lab(engine):
     yield lab, result
     lab.down()
     assert lab_leftovers(engine, SHARED_LAB.name) == {"containers": [], "volumes": [], "networks": []}
+
+
+@pytest.fixture(scope="session")
+def converged(shared_lab):
+    """The shared lab after one `swarmctl up`: engines, registry, images."""
+    from helpers import swarmctl
+
+    lab, result = shared_lab
+    run = swarmctl("up", "-i", result["inventory"], "--json")
+    assert run.rc == 0, run
+    return lab, result, run

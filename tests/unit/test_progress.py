@@ -112,3 +112,19 @@ def test_no_log_results_still_count_as_changed():
     progress.handle({"event": "runner_on_ok", "stdout": "ok: [b]", "event_data": {"host": "b", "res": censored}})
     statuses = {json.loads(l)["host"]: json.loads(l)["status"] for l in out.getvalue().splitlines()[1:]}
     assert statuses == {"a": "changed", "b": "ok"}
+
+
+def test_debug_messages_and_diffs_are_shown():
+    out = io.StringIO()
+    progress = Progress(out, clock=Clock(), show_diff=True)
+    progress.handle(ev("playbook_on_task_start", task="why"))
+    progress.handle(ev("runner_on_ok", host="localhost", task_action="debug",
+                       res={"msg": "registry certificate: it expires soon"}))
+    progress.handle(ev("playbook_on_task_start", task="cert"))
+    progress.handle(ev("runner_on_ok", host="localhost", task_action="swarmctl_certificate",
+                       res={"changed": True, "diff": {"before": {"serial": "1"}, "after": {"serial": "2"},
+                                                      "after_header": "/c/registry.crt"}}))
+    progress.close()
+    text = out.getvalue()
+    assert "registry certificate: it expires soon" in text
+    assert "-serial: '1'" in text and "+serial: '2'" in text and "/c/registry.crt" in text

@@ -1,0 +1,73 @@
+"""Pure parts of the host-side modules."""
+
+import io
+import json
+import tarfile
+
+import pytest
+
+import swarmctl_registry_client as client_mod
+import swarmctl_registry as registry_mod
+import swarmctl_registry_image as image_mod
+
+
+def test_hosts_entry_replaces_only_our_name():
+    text = "127.0.0.1 localhost\n# 10.0.0.1 westos.org (comment kept)\n10.0.0.9 westos.org old\n10.0.0.2 other\n"
+    out = client_mod.hosts_with_entry(text, "westos.org", "172.25.78.78")
+    assert out == ("127.0.0.1 localhost\n# 10.0.0.1 westos.org (comment kept)\n10.0.0.2 other\n"
+                   "172.25.78.78 westos.org\n")
+    assert client_mod.hosts_with_entry(out, "westos.org", "172.25.78.78") == out
+
+
+def test_docker_config_auth_is_base64_user_colon_password():
+    assert client_mod.encode("swarmctl", "s3cret") == "c3dhcm1jdGw6czNjcmV0"
+
+
+def test_htpasswd_keeps_entries_that_verify(tmp_path):
+    pytest.importorskip("bcrypt")
+    path = tmp_path / "htpasswd"
+    first = registry_mod.htpasswd_text(str(path), [{"name": "swarmctl", "password": "one"}])
+    assert first.startswith("swarmctl:$2y$")
+    path.write_text(first)
+    assert registry_mod.htpasswd_text(str(path), [{"name": "swarmctl", "password": "one"}]) == first
+    changed = registry_mod.htpasswd_text(str(path), [{"name": "swarmctl", "password": "two"}])
+    assert changed != first and changed.startswith("swarmctl:$2y$")
+
+
+def test_registry_config_serves_tls_with_htpasswd():
+    params = dict(config_dir="/etc/docker/registry", storage_dir="/srv/reg", port=443, log_level="info",
+                  delete_enabled=True, realm="r")
+    text = registry_mod.render_config(params)
+    assert 'addr: ":443"' in text and "certificate: /etc/docker/registry/tls/registry.crt" in text
+    assert "path: /etc/docker/registry/htpasswd" in text and "rootdirectory: /srv/reg" in text
+
+
+def _archive(tmp_path, entries):
+    path = tmp_path / "images.tar"
+    data = json.dumps(entries).encode()
+    with tarfile.open(path, "w") as tar:
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return str(path)
+
+
+def test_archive_manifest_legacy_and_oci(tmp_path):
+    path = _archive(tmp_path, [
+        {"Config": "aaaa.json", "RepoTags": ["demo/web:v1"]},
+        {"Config": "blobs/sha256/bbbb", "RepoTags": ["demo/web:v2"]},
+    ])
+    contents = image_mod.archive_images(path)
+    assert contents == {"sha256:aaaa": ["demo/web:v1"], "sha256:bbbb": ["demo/web:v2"]}
+    assert image_mod.image_id_in_archive(contents, "demo/web:v2", path) == "sha256:bbbb"
+    with pytest.raises(image_mod.ImageError, match="say which"):
+        image_mod.image_id_in_archive(contents, None, path)
+    with pytest.raises(image_mod.ImageError, match="holds no image"):
+        image_mod.image_id_in_archive(contents, "demo/web:v9", path)
+
+
+def test_not_an_archive(tmp_path):
+    bad = tmp_path / "x.tar"
+    bad.write_text("nope")
+    with pytest.raises(image_mod.ImageError, match="not a readable"):
+        image_mod.archive_images(str(bad))
