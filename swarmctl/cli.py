@@ -94,6 +94,23 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Run playbooks/site.yml against the inventory: validate it, then "
                         "provision every host. Safe to repeat: a second run changes nothing.")
     up.set_defaults(playbook="site.yml")
+
+    add = sub.add_parser("add-node", parents=[common, _playbook_options()],
+                         help="join hosts of the inventory to the running swarm (playbooks/add-node.yml)",
+                         description="Prepare the given hosts (engine, registry trust) and join them to the running "
+                         "swarm. Nothing else is changed. The hosts must be in the inventory's managers or "
+                         "workers group already.")
+    add.add_argument("hosts", nargs="+", metavar="HOST", help="inventory names of the hosts to add")
+    add.set_defaults(playbook="add-node.yml", node_var="nodes")
+
+    remove = sub.add_parser("remove-node", parents=[common, _playbook_options()],
+                            help="drain, demote and remove hosts from the swarm (playbooks/remove-node.yml)",
+                            description="Take hosts out of the swarm safely: refuse if quorum would be lost, drain "
+                            "them and wait until their tasks run elsewhere, demote managers, make them leave, "
+                            "remove them from the node list. Destructive: needs --yes.")
+    remove.add_argument("hosts", nargs="+", metavar="HOST", help="inventory names of the hosts to remove")
+    remove.add_argument("--yes", action="store_true", help="confirm the removal")
+    remove.set_defaults(playbook="remove-node.yml", node_var="nodes", destructive=True)
     return parser
 
 
@@ -222,10 +239,16 @@ def resolve_inventory(args) -> Path:
 
 
 def _playbook(args, json_mode: bool) -> int:
+    if getattr(args, "destructive", False) and not args.yes:
+        raise UsageError(f"`{args.command}` changes the cluster in a way that is not undone by running again; "
+                         "add --yes to confirm")
+    extra_vars = list(args.extra_vars)
+    if getattr(args, "node_var", None):
+        extra_vars.append(json.dumps({args.node_var: args.hosts}))
     run = PlaybookRun(
         playbook=args.playbook,
         inventory=resolve_inventory(args),
-        extra_vars=list(args.extra_vars),
+        extra_vars=extra_vars,
         limit=args.limit,
         check=args.check,
         diff=args.diff,

@@ -254,7 +254,7 @@ class Progress:
         detail = ""
         if changed_hosts and len(changed_hosts) <= MAX_CHANGED_NAMES and len(counts) > 1:
             detail = f" ({' '.join(changed_hosts)})"
-        self.line(f"  {label:<9}{_clip(task.name, 60):<62}{summary}{detail}  {elapsed:.1f}s")
+        self.line(f"  {label:<11} {_clip(task.name, 60):<61}{summary}{detail}  {elapsed:.1f}s")
         for host, lines in task.details:
             self.line(f"      {host}:")
             for text in lines:

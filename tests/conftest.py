@@ -21,7 +21,7 @@ import ansible.module_utils  # noqa: E402
 _MODULE_UTILS = str(ROOT / "plugins" / "module_utils")
 if _MODULE_UTILS not in ansible.module_utils.__path__:
     ansible.module_utils.__path__.append(_MODULE_UTILS)
-for extra in ("plugins/modules", "plugins/action", "plugins/test"):
+for extra in ("plugins/modules", "plugins/action", "plugins/test", "plugins/filter"):
     sys.path.insert(0, str(ROOT / extra))
 
 

@@ -287,6 +287,7 @@ class Lab:
                     "ansible_control_path_dir": str(self.control_path_dir),
                     "swarmctl_lab_name": self.name,
                     **({"registry_images": demo_images} if demo_images else {}),
+                    **({} if spec.registry else {"swarmctl_registry_enabled": False}),
                 },
                 "children": {g: {"hosts": h or None} for g, h in groups.items()},
             }

@@ -1,0 +1,64 @@
+"""Jinja filters over swarm state, with the same rules as the modules (plugins/module_utils/swarmctl_swarm.py).
+
+They let a no-change run decide on the control machine that a host or a node needs nothing, instead of
+calling a module on it just to hear so.
+"""
+
+from __future__ import annotations
+
+import os
+
+import ansible.module_utils
+
+_UTILS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils")
+if _UTILS not in ansible.module_utils.__path__:
+    ansible.module_utils.__path__.append(_UTILS)
+
+from ansible.module_utils.swarmctl_swarm import membership, membership_problem, plan_node_changes  # noqa: E402
+
+
+def swarmctl_membership(local, cluster_id, node_ids):
+    """none | ours | other | broken | locked, for a host's swarmctl_swarm_info `local` result."""
+    return membership(local or {"state": "inactive"}, cluster_id, list(node_ids or []))
+
+
+def swarmctl_membership_problem(local, swarm):
+    """The operator message for a host in another swarm or half joined (empty when it is fine)."""
+    swarm = swarm or {}
+    local = local or {"state": "inactive"}
+    if local.get("state") == "no-engine":
+        return ""
+    return membership_problem(local, membership(local, swarm.get("id"), [n["id"] for n in swarm.get("nodes", [])]))
+
+
+def swarmctl_not_members(hosts, hostvars, swarm):
+    """The hosts whose engines (their swarm_info results) are not in `swarm` (a manager's swarm_info.swarm)."""
+    swarm = swarm or {}
+    node_ids = [n["id"] for n in swarm.get("nodes", [])]
+    out = []
+    for host in hosts or []:
+        local = (hostvars[host].get("swarm_info") or {}).get("local")
+        if local is None or membership(local, swarm.get("id"), node_ids) != "ours":
+            out.append(host)
+    return out
+
+
+def swarmctl_node_changes(wanted, nodes, exclusive=False):
+    """The entries of `wanted` whose node differs from it in `nodes` (a manager's node list)."""
+    by_id = {n["id"]: n for n in nodes or []}
+    out = []
+    for entry in wanted or []:
+        current = by_id.get(entry.get("node_id"))
+        if current is None or plan_node_changes(current, entry, exclusive):
+            out.append(entry)
+    return out
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "swarmctl_membership": swarmctl_membership,
+            "swarmctl_membership_problem": swarmctl_membership_problem,
+            "swarmctl_not_members": swarmctl_not_members,
+            "swarmctl_node_changes": swarmctl_node_changes,
+        }

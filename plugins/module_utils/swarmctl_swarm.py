@@ -1,0 +1,180 @@
+# Swarm membership and node logic shared by swarmctl's swarm modules (and the reconciler's quorum rules).
+# The pure functions at the top take plain dicts, so they are unit-tested without an engine.
+
+from __future__ import annotations
+
+import time
+
+# -- pure logic -------------------------------------------------------------------------------------------
+
+
+def tolerance(managers: int) -> int:
+    """Manager failures a swarm of this many managers survives."""
+    return max(0, (managers - 1) // 2)
+
+
+def has_quorum(reachable: int, total: int) -> bool:
+    return total > 0 and reachable > total // 2
+
+
+def demotion_problem(nodes: list[dict], node_id: str) -> str | None:
+    """Why demoting (or removing) manager node_id would endanger the swarm; None when it is safe.
+
+    nodes: node summaries (see summarize_node). Safe means: it is not the last manager, and the
+    managers that remain reachable still form a majority of the managers that remain."""
+    managers = [n for n in nodes if n["role"] == "manager"]
+    target = next((n for n in managers if n["id"] == node_id), None)
+    if target is None:
+        return None
+    if len(managers) == 1:
+        return f"{target['hostname']} is the last manager; a swarm cannot run without one"
+    remaining = [n for n in managers if n["id"] != node_id]
+    reachable = [n for n in remaining if n["reachability"] == "reachable"]
+    if not has_quorum(len(reachable), len(remaining)):
+        return (
+            f"demoting {target['hostname']} would leave {len(reachable)} reachable manager(s) of {len(remaining)}, "
+            f"short of the majority Raft needs ({len(remaining) // 2 + 1}); bring the unreachable managers back "
+            "(or remove them) first"
+        )
+    return None
+
+
+def membership(local: dict, expected_cluster: str | None, swarm_node_ids: list[str]) -> str:
+    """Where a node stands relative to our swarm: none | ours | other | broken | locked.
+
+    local: the node's own view (see local_state). A worker cannot see the cluster id, so it is ours
+    when its node id is in our swarm's node list."""
+    state = local.get("state")
+    if state == "inactive":
+        return "none"
+    if state == "locked":
+        return "locked"
+    if state in ("error", "pending") or not local.get("node_id"):
+        return "broken"
+    if local.get("is_manager") and local.get("cluster_id"):
+        return "ours" if expected_cluster and local["cluster_id"] == expected_cluster else "other"
+    return "ours" if local["node_id"] in swarm_node_ids else "other"
+
+
+def describe_local(local: dict) -> str:
+    where = f"node id {local.get('node_id') or '(none)'}"
+    if local.get("cluster_id"):
+        where += f", swarm {local['cluster_id']}"
+    if local.get("remote_managers"):
+        where += f", managers at {', '.join(local['remote_managers'])}"
+    return where
+
+
+def membership_problem(local: dict, where: str) -> str:
+    """What to tell an operator about a host in another swarm or half joined; empty otherwise."""
+    if where == "other":
+        problem = f"this host is already in another swarm ({describe_local(local)})"
+    elif where == "broken":
+        problem = (f"this host is half joined to a swarm: its engine reports state '{local.get('state')}' "
+                   f"({describe_local(local)}){': ' + local['error'] if local.get('error') else ''}")
+    else:
+        return ""
+    return (f"{problem}. swarmctl left it as it was. To bring it into this swarm, run `docker swarm leave --force` "
+            "on it, or set swarm_force_rejoin: true for this host in the inventory, and run again.")
+
+
+def summarize_node(node: dict) -> dict:
+    """The fields of a node that swarmctl looks at, from the engine's node object."""
+    spec = node.get("Spec", {})
+    status = node.get("Status", {})
+    manager = node.get("ManagerStatus") or {}
+    return {
+        "id": node["ID"],
+        "hostname": node.get("Description", {}).get("Hostname", ""),
+        "role": spec.get("Role", "worker"),
+        "availability": spec.get("Availability", "active"),
+        "labels": spec.get("Labels") or {},
+        "state": status.get("State", "unknown"),
+        "addr": status.get("Addr", ""),
+        "leader": bool(manager.get("Leader")),
+        "reachability": manager.get("Reachability", "") if spec.get("Role") == "manager" else "",
+        "manager_addr": manager.get("Addr", ""),
+        "version": node.get("Version", {}).get("Index"),
+    }
+
+
+def plan_node_changes(current: dict, wanted: dict, labels_exclusive: bool = False) -> dict:
+    """The spec fields to change on a node: {role?, availability?, labels?}."""
+    changes = {}
+    if wanted.get("role") and wanted["role"] != current["role"]:
+        changes["role"] = wanted["role"]
+    if wanted.get("availability") and wanted["availability"] != current["availability"]:
+        changes["availability"] = wanted["availability"]
+    if wanted.get("labels") is not None:
+        labels = {str(k): str(v) for k, v in wanted["labels"].items()}
+        merged = labels if labels_exclusive else {**current["labels"], **labels}
+        if merged != current["labels"]:
+            changes["labels"] = merged
+    return changes
+
+
+# -- engine access ---------------------------------------------------------------------------------------
+
+
+def local_state(client) -> dict:
+    """This engine's own view of its swarm membership."""
+    swarm = client.info().get("Swarm") or {}
+    state = swarm.get("LocalNodeState", "inactive")
+    result = {
+        "state": state,
+        "node_id": swarm.get("NodeID") or "",
+        "node_addr": swarm.get("NodeAddr") or "",
+        "is_manager": bool(swarm.get("ControlAvailable")),
+        "error": swarm.get("Error") or "",
+        "remote_managers": [m.get("Addr") for m in swarm.get("RemoteManagers") or []],
+        "cluster_id": ((swarm.get("Cluster") or {}).get("ID")) or "",
+    }
+    return result
+
+
+def list_nodes(client) -> list[dict]:
+    return [summarize_node(n) for n in client.api.nodes()]
+
+
+def update_node(client, node_id: str, changes: dict) -> None:
+    node = client.api.inspect_node(node_id)
+    spec = dict(node["Spec"])
+    if "role" in changes:
+        spec["Role"] = changes["role"]
+    if "availability" in changes:
+        spec["Availability"] = changes["availability"]
+    if "labels" in changes:
+        spec["Labels"] = changes["labels"]
+    client.api.update_node(node_id, node["Version"]["Index"], spec)
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.5):
+    """Call predicate until it returns something truthy or timeout passes; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def running_tasks_on(client, node_id: str) -> list[dict]:
+    """Tasks the swarm still wants running on a node and that are not yet shut down."""
+    tasks = client.api.tasks(filters={"node": node_id, "desired-state": "running"})
+    return [t for t in tasks if t.get("Status", {}).get("State") in ("new", "pending", "assigned", "accepted",
+                                                                       "preparing", "starting", "running")]
+
+
+def unconverged_services(client) -> list[str]:
+    """Replicated services with fewer running tasks than replicas, as 'name running/wanted'."""
+    behind = []
+    for service in client.api.services():
+        mode = service["Spec"].get("Mode", {})
+        if "Replicated" not in mode:
+            continue
+        wanted = mode["Replicated"].get("Replicas", 0)
+        tasks = client.api.tasks(filters={"service": service["ID"], "desired-state": "running"})
+        running = sum(1 for t in tasks if t.get("Status", {}).get("State") == "running")
+        if running < wanted:
+            behind.append(f"{service['Spec']['Name']} {running}/{wanted}")
+    return behind

@@ -1,0 +1,270 @@
+#!/usr/bin/python
+# swarmctl: the swarm's nodes, as seen from a manager - role, availability, labels, removal.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: swarmctl_node
+short_description: Keep swarm nodes' roles, availability and labels, in an order that never loses quorum; remove nodes
+description:
+  - Runs on a manager. For each of O(nodes), sets its role, availability and labels.
+  - Promotions come first and each is checked - the promoted node must become a reachable manager within
+    O(wait_timeout). A promotion that does not (a known Swarm trap: the node keeps dialling a manager that is
+    gone) is reported in C(failed_promotions) for the caller to repair by making the node leave and join again
+    as a manager.
+  - Demotions come last, and only when the managers that remain reachable still form a majority of the managers
+    that remain; the last manager is never demoted. Otherwise the task fails, with the reason, before it demotes
+    anything.
+  - With O(drain_wait), a node set to C(drain) is waited on until it runs no tasks and every replicated service
+    runs all its replicas elsewhere.
+  - With O(state=absent), removes the nodes from the swarm's node list - demoting a manager first under the same
+    quorum rule, and waiting until the node is down (it left, or its host is gone) unless O(force).
+options:
+  nodes:
+    description: The nodes.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      node_id:
+        description: Node id (a host learns its own with M(swarmctl_swarm_info)).
+        type: str
+        required: true
+      host:
+        description: Inventory name, for messages.
+        type: str
+      role:
+        description: Wanted role.
+        type: str
+        choices: [manager, worker]
+      availability:
+        description: Wanted availability.
+        type: str
+        choices: [active, pause, drain]
+      labels:
+        description: Node labels to set.
+        type: dict
+  labels_exclusive:
+    description: Remove labels not listed in C(labels).
+    type: bool
+    default: false
+  state:
+    description: C(present) keeps the nodes' settings; C(absent) removes them from the swarm.
+    type: str
+    choices: [present, absent]
+    default: present
+  drain_wait:
+    description: After setting C(drain), wait until the node's tasks run elsewhere.
+    type: bool
+    default: true
+  force:
+    description: With O(state=absent), remove a node that is still up.
+    type: bool
+    default: false
+  wait_timeout:
+    description: Seconds to wait for a promotion, a drain, or a node to go down.
+    type: int
+    default: 120
+  docker_host:
+    description: Docker engine to talk to.
+    type: str
+    default: unix:///var/run/docker.sock
+  timeout:
+    description: Seconds to wait for one engine API call.
+    type: int
+    default: 120
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    description: Nodes already as wanted are not touched.
+requirements:
+  - docker (python3-docker) on a manager
+author: swarmctl developers
+"""
+
+EXAMPLES = r"""
+- name: A manager that runs no tasks, and a labelled worker
+  swarmctl_node:
+    nodes:
+      - {node_id: "{{ hostvars.base2.swarm_node_id }}", host: base2, role: manager, availability: drain}
+      - {node_id: "{{ hostvars.base3.swarm_node_id }}", host: base3, role: worker, labels: {zone: a}}
+"""
+
+RETURN = r"""
+actions:
+  description: What was done (or would be, in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+failed_promotions:
+  description: Nodes (host, node_id) promoted that did not become reachable managers.
+  returned: always
+  type: list
+  elements: dict
+nodes:
+  description: The swarm's nodes after the run.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
+from ansible.module_utils.swarmctl_swarm import (
+    demotion_problem,
+    list_nodes,
+    local_state,
+    plan_node_changes,
+    running_tasks_on,
+    unconverged_services,
+    update_node,
+    wait_for,
+)
+
+
+class Nodes:
+    def __init__(self, module, client):
+        self.module = module
+        self.client = client
+        self.actions = []
+        self.failed_promotions = []
+        self.by_id = {}
+        self.refresh()
+
+    def refresh(self):
+        self.by_id = {n["id"]: n for n in list_nodes(self.client)}
+        return self.by_id
+
+    def name(self, wanted):
+        node = self.by_id.get(wanted["node_id"])
+        return wanted.get("host") or (node["hostname"] if node else wanted["node_id"])
+
+    def get(self, wanted):
+        node = self.by_id.get(wanted["node_id"])
+        if node is None:
+            self.module.fail_json(msg=f"{self.name(wanted)} (node {wanted['node_id']}) is not in this swarm's node list")
+        return node
+
+    def change(self, wanted, changes, what):
+        self.actions.append(f"{self.name(wanted)}: {what}")
+        if not self.module.check_mode:
+            update_node(self.client, wanted["node_id"], changes)
+            self.refresh()
+
+    def promote(self, wanted):
+        self.change(wanted, {"role": "manager"}, "promoted to manager")
+        if self.module.check_mode:
+            return
+        timeout = self.module.params["wait_timeout"]
+        ok = wait_for(lambda: self.refresh()[wanted["node_id"]]["reachability"] == "reachable", timeout, 1.0)
+        if not ok:
+            self.failed_promotions.append({"host": wanted.get("host"), "node_id": wanted["node_id"]})
+            self.actions.append(f"{self.name(wanted)}: did not become a reachable manager within {timeout}s")
+
+    def demote(self, wanted):
+        problem = demotion_problem(list(self.by_id.values()), wanted["node_id"])
+        if problem:
+            self.module.fail_json(msg=f"refusing to demote {self.name(wanted)}: {problem}", actions=self.actions)
+        if wanted["node_id"] == local_state(self.client)["node_id"]:
+            self.module.fail_json(msg=f"{self.name(wanted)} is the manager this task runs on; run it on another manager "
+                                      "to demote this one", actions=self.actions)
+        self.change(wanted, {"role": "worker"}, "demoted to worker")
+
+    def wait_drained(self, wanted):
+        if self.module.check_mode:
+            return
+        timeout = self.module.params["wait_timeout"]
+
+        def drained():
+            return not running_tasks_on(self.client, wanted["node_id"]) and not unconverged_services(self.client)
+
+        if not wait_for(drained, timeout, 1.0):
+            left = running_tasks_on(self.client, wanted["node_id"])
+            self.module.fail_json(
+                msg=f"{self.name(wanted)} still runs {len(left)} task(s), or services are short of replicas "
+                    f"({', '.join(unconverged_services(self.client)) or 'none'}), after {timeout}s of draining; "
+                    "the other nodes may lack room or match no placement constraint",
+                actions=self.actions)
+        self.actions.append(f"{self.name(wanted)}: its tasks run elsewhere")
+
+
+def present(module, nodes):
+    wanted_all = module.params["nodes"]
+    plans = [(w, plan_node_changes(nodes.get(w), w, module.params["labels_exclusive"])) for w in wanted_all]
+    for wanted, changes in plans:  # promotions first: more managers before any fewer
+        if changes.get("role") == "manager":
+            nodes.promote(wanted)
+    for wanted, changes in plans:
+        rest = {k: v for k, v in changes.items() if k != "role"}
+        if rest:
+            what = ", ".join(f"{k} {v if k != 'labels' else sorted(v.items())}" for k, v in rest.items())
+            nodes.change(wanted, rest, f"set {what}")
+            if rest.get("availability") == "drain" and module.params["drain_wait"]:
+                nodes.wait_drained(wanted)
+    for wanted, changes in plans:  # demotions last, each checked against quorum at that moment
+        if changes.get("role") == "worker":
+            nodes.demote(wanted)
+
+
+def absent(module, nodes):
+    for wanted in module.params["nodes"]:
+        node = nodes.by_id.get(wanted["node_id"])
+        if node is None:
+            continue
+        if node["role"] == "manager":
+            nodes.demote(wanted)
+        if not module.check_mode and not module.params["force"]:
+            down = wait_for(lambda: nodes.refresh()[wanted["node_id"]]["state"] == "down", module.params["wait_timeout"], 1.0)
+            if not down:
+                module.fail_json(msg=f"{nodes.name(wanted)} is still up; make it leave the swarm first "
+                                     "(or remove it with force)", actions=nodes.actions)
+        nodes.actions.append(f"{nodes.name(wanted)}: removed from the swarm")
+        if not module.check_mode:
+            nodes.client.api.remove_node(wanted["node_id"], force=True)
+            nodes.refresh()
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            nodes=dict(type="list", elements="dict", required=True, options=dict(
+                node_id=dict(type="str", required=True),
+                host=dict(type="str"),
+                role=dict(type="str", choices=["manager", "worker"]),
+                availability=dict(type="str", choices=["active", "pause", "drain"]),
+                labels=dict(type="dict"),
+            )),
+            labels_exclusive=dict(type="bool", default=False),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            drain_wait=dict(type="bool", default=True),
+            force=dict(type="bool", default=False),
+            wait_timeout=dict(type="int", default=120),
+            **DOCKER_COMMON_ARGS,
+        ),
+        supports_check_mode=True,
+    )
+    client = docker_client(module)
+    try:
+        if not local_state(client)["is_manager"]:
+            module.fail_json(msg="swarmctl_node runs on a manager; this host is not one")
+        nodes = Nodes(module, client)
+        before = {n["id"]: {k: n[k] for k in ("role", "availability", "labels")} for n in nodes.by_id.values()}
+        if module.params["state"] == "present":
+            present(module, nodes)
+        else:
+            absent(module, nodes)
+    except errors.APIError as exc:
+        module.fail_json(msg=f"node update failed: {api_error_text(exc)}")
+    result = dict(changed=bool(nodes.actions), actions=nodes.actions, failed_promotions=nodes.failed_promotions,
+                  nodes=list(nodes.by_id.values()))
+    if module._diff:
+        after = {n["id"]: {k: n[k] for k in ("role", "availability", "labels")} for n in nodes.by_id.values()}
+        result["diff"] = dict(before=before, after=after if not module.check_mode else {"planned": nodes.actions})
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

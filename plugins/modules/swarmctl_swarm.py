@@ -1,0 +1,267 @@
+#!/usr/bin/python
+# swarmctl: a host's membership of the swarm - init, join, leave, unlock.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: swarmctl_swarm
+short_description: Keep a host in the swarm - initialize it, join it through any live manager, leave it, unlock it
+description:
+  - With O(state=present), makes the host a member of the swarm - initializes a new swarm when O(init) is true
+    and the host is in none, otherwise joins through O(remote_addrs) (any live managers) with O(join_token).
+  - A host already in this swarm is left as it is (role changes are done from a manager by M(swarmctl_node), in an
+    order that keeps quorum). This swarm is O(cluster_id) for a manager; a worker cannot see the cluster id, so it
+    belongs to this swarm when its node id is among O(swarm_node_ids).
+  - A host in another swarm, or half joined (an error state with no node id), makes the task fail with a message
+    that says so and how to fix it, and is left as it was - unless O(force_rejoin) is true, when it leaves first.
+  - A locked manager (autolock, after its engine restarted) is unlocked with O(unlock_key).
+  - On the host that initializes or leads (O(init=true)), O(autolock) and O(rotate_tokens) are applied to the swarm.
+  - With O(state=absent), the host leaves its swarm.
+  - Join tokens and the unlock key are never logged or returned.
+options:
+  state:
+    description: Whether the host is in the swarm.
+    type: str
+    choices: [present, absent]
+    default: present
+  init:
+    description: This host may initialize the swarm (the first manager), and applies swarm-wide settings.
+    type: bool
+    default: false
+  role:
+    description: Role to join with.
+    type: str
+    choices: [manager, worker]
+    default: worker
+  remote_addrs:
+    description: Addresses (host or host:port) of live managers to join through; any of them will do.
+    type: list
+    elements: str
+    default: []
+  join_token:
+    description: Join token for O(role).
+    type: str
+  cluster_id:
+    description: Id of this swarm (from a live manager). Empty when the swarm does not exist yet.
+    type: str
+    default: ""
+  swarm_node_ids:
+    description: Node ids of this swarm's nodes (from a live manager).
+    type: list
+    elements: str
+    default: []
+  advertise_addr:
+    description: Address other nodes reach this one at.
+    type: str
+  listen_addr:
+    description: Address the swarm control plane listens on.
+    type: str
+    default: 0.0.0.0:2377
+  data_path_addr:
+    description: Address for data-plane (overlay) traffic, when it differs from O(advertise_addr).
+    type: str
+  default_addr_pool:
+    description: Address pools for overlay networks (at initialization only).
+    type: list
+    elements: str
+  subnet_size:
+    description: Subnet size of each overlay network taken from O(default_addr_pool).
+    type: int
+  autolock:
+    description: Lock managers' Raft keys at rest; an unlocked manager needs the unlock key after its engine restarts.
+    type: bool
+  unlock_key:
+    description: Unlock key, to unlock this manager when it is locked.
+    type: str
+  rotate_tokens:
+    description: Rotate the worker and manager join tokens (with O(init=true) only).
+    type: bool
+    default: false
+  force_rejoin:
+    description: Leave another swarm, or a half-joined state, before joining this one.
+    type: bool
+    default: false
+  force:
+    description: With O(state=absent), leave even as a manager (the caller has demoted it or accepts the risk).
+    type: bool
+    default: false
+  docker_host:
+    description: Docker engine to talk to.
+    type: str
+    default: unix:///var/run/docker.sock
+  timeout:
+    description: Seconds to wait for one engine API call.
+    type: int
+    default: 120
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    description: A host already in this swarm is not touched.
+requirements:
+  - docker (python3-docker) on the host
+author: swarmctl developers
+"""
+
+EXAMPLES = r"""
+- name: Initialize the swarm on the first manager
+  swarmctl_swarm:
+    init: true
+    advertise_addr: 172.25.78.12
+
+- name: Join a worker through any live manager
+  swarmctl_swarm:
+    role: worker
+    remote_addrs: [172.25.78.12, 172.25.78.13]
+    join_token: "{{ tokens.worker }}"
+    cluster_id: "{{ cluster_id }}"
+    swarm_node_ids: "{{ node_ids }}"
+    advertise_addr: 172.25.78.14
+  no_log: false
+"""
+
+RETURN = r"""
+action:
+  description: What was done - none, initialized, joined, left, unlocked, rejoined, or updated.
+  returned: always
+  type: str
+node_id:
+  description: The node's id in the swarm after the run.
+  returned: always
+  type: str
+cluster_id:
+  description: The swarm's id, on a manager.
+  returned: always
+  type: str
+membership:
+  description: Where the host stood before the run - none, ours, other, broken, locked.
+  returned: always
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
+from ansible.module_utils.swarmctl_swarm import local_state, membership, membership_problem
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            init=dict(type="bool", default=False),
+            role=dict(type="str", choices=["manager", "worker"], default="worker"),
+            remote_addrs=dict(type="list", elements="str", default=[]),
+            join_token=dict(type="str", no_log=True),
+            cluster_id=dict(type="str", default=""),
+            swarm_node_ids=dict(type="list", elements="str", default=[]),
+            advertise_addr=dict(type="str"),
+            listen_addr=dict(type="str", default="0.0.0.0:2377"),
+            data_path_addr=dict(type="str"),
+            default_addr_pool=dict(type="list", elements="str"),
+            subnet_size=dict(type="int"),
+            autolock=dict(type="bool"),
+            unlock_key=dict(type="str", no_log=True),
+            rotate_tokens=dict(type="bool", default=False, no_log=False),
+            force_rejoin=dict(type="bool", default=False),
+            force=dict(type="bool", default=False),
+            **DOCKER_COMMON_ARGS,
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    client = docker_client(module)
+    try:
+        before = local_state(client)
+        where = membership(before, p["cluster_id"] or (before["cluster_id"] if p["init"] else ""), p["swarm_node_ids"])
+        if p["state"] == "absent":
+            action = leave(module, client, before)
+        else:
+            action = present(module, client, before, where)
+        after = before if module.check_mode else local_state(client)
+    except errors.APIError as exc:
+        module.fail_json(msg=f"swarm operation failed on this host: {api_error_text(exc)}")
+    result = dict(changed=action != "none", action=action, membership=where, node_id=after["node_id"],
+                  cluster_id=after["cluster_id"])
+    if module._diff:
+        result["diff"] = dict(before={"membership": where, "state": before["state"], "node_id": before["node_id"]},
+                              after={"action": action, "state": after["state"] if not module.check_mode else "(predicted)"})
+    module.exit_json(**result)
+
+
+def leave(module, client, before):
+    if before["state"] == "inactive":
+        return "none"
+    if before["is_manager"] and not module.params["force"]:
+        module.fail_json(msg="this host is a manager; demote it first (swarmctl_node), or set force to leave anyway")
+    if not module.check_mode:
+        client.swarm.leave(force=module.params["force"] or before["state"] != "active")
+    return "left"
+
+
+def present(module, client, before, where):
+    p = module.params
+    if where == "locked":
+        if not p["unlock_key"]:
+            module.fail_json(msg="this manager is locked (autolock is on and its engine restarted); run again with the "
+                                 "unlock key kept on the control machine (credentials/swarm-unlock-key)")
+        if module.check_mode:
+            return "unlocked"
+        try:
+            client.swarm.unlock(p["unlock_key"])
+        except errors.APIError as exc:
+            module.fail_json(msg=f"the unlock key was refused: {api_error_text(exc)}")
+        return "unlocked"
+    if where in ("other", "broken"):
+        if not p["force_rejoin"]:
+            module.fail_json(msg=membership_problem(before, where), membership=where)
+        if not module.check_mode:
+            client.swarm.leave(force=True)
+        joined = join_or_init(module, client)
+        return "rejoined" if joined != "none" else "left"
+    if where == "none":
+        return join_or_init(module, client)
+    if p["init"]:
+        return update_swarm(module, client)
+    return "none"
+
+
+def join_or_init(module, client):
+    p = module.params
+    if p["init"] and not p["cluster_id"]:
+        if not module.check_mode:
+            kwargs = {}
+            if p["autolock"] is not None:
+                kwargs["autolock_managers"] = p["autolock"]
+            client.swarm.init(advertise_addr=p["advertise_addr"], listen_addr=p["listen_addr"],
+                              default_addr_pool=p["default_addr_pool"], subnet_size=p["subnet_size"],
+                              data_path_addr=p["data_path_addr"], **kwargs)
+        return "initialized"
+    if not p["remote_addrs"] or not p["join_token"]:
+        module.fail_json(msg="no live manager to join through: give remote_addrs and join_token")
+    if not module.check_mode:
+        client.swarm.join(remote_addrs=p["remote_addrs"], join_token=p["join_token"], listen_addr=p["listen_addr"],
+                          advertise_addr=p["advertise_addr"], data_path_addr=p["data_path_addr"])
+    return "joined"
+
+
+def update_swarm(module, client):
+    p = module.params
+    swarm = client.api.inspect_swarm()
+    spec = swarm["Spec"]
+    current = bool(spec.get("EncryptionConfig", {}).get("AutoLockManagers"))
+    change_lock = p["autolock"] is not None and p["autolock"] != current
+    if not (change_lock or p["rotate_tokens"]):
+        return "none"
+    if not module.check_mode:
+        # The API replaces the whole spec: start from the current one so nothing else is reset.
+        if change_lock:
+            spec = dict(spec, EncryptionConfig=dict(spec.get("EncryptionConfig") or {}, AutoLockManagers=p["autolock"]))
+        client.api.update_swarm(version=swarm["Version"]["Index"], swarm_spec=spec,
+                                rotate_worker_token=p["rotate_tokens"], rotate_manager_token=p["rotate_tokens"])
+    return "updated"
+
+
+if __name__ == "__main__":
+    main()

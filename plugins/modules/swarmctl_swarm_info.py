@@ -1,0 +1,129 @@
+#!/usr/bin/python
+# swarmctl: what a host's engine knows about its swarm.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: swarmctl_swarm_info
+short_description: Report a host's swarm membership and, on a manager, the swarm's nodes
+description:
+  - Returns the engine's own view - not in a swarm, active, pending, in an error state (half joined), or
+    locked - with its node id, and whether it is a manager.
+  - On a manager also returns the swarm's id and its nodes (role, availability, state, leader, reachability,
+    labels), and on request the join tokens and the unlock key (register them under C(no_log)).
+  - Changes nothing.
+options:
+  tokens:
+    description: Also return the worker and manager join tokens (managers only).
+    type: bool
+    default: false
+  unlock_key:
+    description: Also return the swarm's unlock key, when autolock is on (managers only).
+    type: bool
+    default: false
+  engine_missing_ok:
+    description:
+      - Where there is no engine yet (or no Docker SDK for Python), report C(local.state=no-engine) instead of
+        failing. Used by checks that run before the engine is installed.
+    type: bool
+    default: false
+  docker_host:
+    description: Docker engine to talk to.
+    type: str
+    default: unix:///var/run/docker.sock
+  timeout:
+    description: Seconds to wait for one engine API call.
+    type: int
+    default: 120
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+requirements:
+  - docker (python3-docker) on the host
+author: swarmctl developers
+"""
+
+EXAMPLES = r"""
+- name: Where does each host stand?
+  swarmctl_swarm_info:
+  register: swarm_local
+
+- name: Join tokens from a live manager
+  swarmctl_swarm_info:
+    tokens: true
+  register: swarm_tokens
+  no_log: true
+"""
+
+RETURN = r"""
+local:
+  description: The node's own view - state (inactive, pending, active, error, locked), node_id, node_addr,
+    is_manager, error, remote_managers, cluster_id (managers only).
+  returned: always
+  type: dict
+swarm:
+  description: On a manager - id, autolock, and the nodes (id, hostname, role, availability, state, addr, leader,
+    reachability, labels).
+  returned: on a manager
+  type: dict
+tokens:
+  description: Worker and manager join tokens.
+  returned: when O(tokens) on a manager
+  type: dict
+unlock_key:
+  description: The unlock key (empty when autolock is off).
+  returned: when O(unlock_key) on a manager
+  type: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
+from ansible.module_utils.swarmctl_swarm import list_nodes, local_state
+
+
+def engine_present(docker_host):
+    """An engine socket to talk to and the SDK to talk with, without failing when either is missing."""
+    try:
+        import docker  # noqa: F401
+    except ImportError:
+        return False
+    return not docker_host.startswith("unix://") or os.path.exists(docker_host[len("unix://"):])
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(tokens=dict(type="bool", default=False), unlock_key=dict(type="bool", default=False),
+                           engine_missing_ok=dict(type="bool", default=False), **DOCKER_COMMON_ARGS),
+        supports_check_mode=True,
+    )
+    if module.params["engine_missing_ok"] and not engine_present(module.params["docker_host"]):
+        module.exit_json(changed=False, local=dict(state="no-engine", node_id="", node_addr="", is_manager=False,
+                                                   error="", remote_managers=[], cluster_id=""))
+    client = docker_client(module)
+    result = dict(changed=False)
+    try:
+        local = local_state(client)
+        result["local"] = local
+        if local["state"] == "active" and local["is_manager"]:
+            swarm = client.api.inspect_swarm()
+            spec = swarm.get("Spec", {})
+            result["swarm"] = dict(
+                id=swarm["ID"],
+                autolock=bool(spec.get("EncryptionConfig", {}).get("AutoLockManagers")),
+                nodes=list_nodes(client),
+            )
+            if module.params["tokens"]:
+                result["tokens"] = dict(worker=swarm["JoinTokens"]["Worker"], manager=swarm["JoinTokens"]["Manager"])
+            if module.params["unlock_key"]:
+                result["unlock_key"] = (client.api.get_unlock_key() or {}).get("UnlockKey") or ""
+    except errors.APIError as exc:
+        module.fail_json(msg=f"the engine could not tell its swarm state: {api_error_text(exc)}", **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
