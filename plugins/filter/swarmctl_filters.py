@@ -43,13 +43,37 @@ def swarmctl_not_members(hosts, hostvars, swarm):
     return out
 
 
+def swarmctl_node_entries(hosts, hostvars, managers):
+    """What each host's node should look like, from its inventory settings and what this run learned:
+    [{node_id, host, role, availability, labels}] for hosts with a node id."""
+    entries = []
+    for host in hosts or []:
+        hv = hostvars[host]
+        node_id = ""
+        for result in ("swarm_member", "swarm_worker_member", "swarm_primary_result"):
+            node_id = node_id or (hv.get(result) or {}).get("node_id") or ""
+        node_id = node_id or ((hv.get("swarm_info") or {}).get("local") or {}).get("node_id") or ""
+        if not node_id:
+            continue
+        entries.append({
+            "node_id": node_id,
+            "host": host,
+            "role": "manager" if host in managers else "worker",
+            "availability": hv.get("swarm_node_availability") or "active",
+            "labels": dict(hv.get("swarm_node_labels") or {}),
+        })
+    return entries
+
+
 def swarmctl_node_changes(wanted, nodes, exclusive=False):
     """The entries of `wanted` whose node differs from it in `nodes` (a manager's node list)."""
     by_id = {n["id"]: n for n in nodes or []}
     out = []
     for entry in wanted or []:
-        current = by_id.get(entry.get("node_id"))
-        if current is None or plan_node_changes(current, entry, exclusive):
+        # A node that joined in this run is not in the list read before: it joined with its wanted role,
+        # available, without labels.
+        current = by_id.get(entry.get("node_id")) or {"role": entry.get("role"), "availability": "active", "labels": {}}
+        if plan_node_changes(current, entry, exclusive):
             out.append(entry)
     return out
 
@@ -60,5 +84,6 @@ class FilterModule:
             "swarmctl_membership": swarmctl_membership,
             "swarmctl_membership_problem": swarmctl_membership_problem,
             "swarmctl_not_members": swarmctl_not_members,
+            "swarmctl_node_entries": swarmctl_node_entries,
             "swarmctl_node_changes": swarmctl_node_changes,
         }

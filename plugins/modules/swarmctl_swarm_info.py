@@ -82,16 +82,27 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
+from ansible.module_utils.swarmctl_engine_api import EngineAPI, EngineAPIError
 from ansible.module_utils.swarmctl_swarm import list_nodes, local_state
 
 
-def engine_present(docker_host):
-    """An engine socket to talk to and the SDK to talk with, without failing when either is missing."""
+def engine_client(module):
+    """The light unix-socket client where it can serve, else the Docker SDK."""
+    url = module.params["docker_host"]
+    if not url.startswith("unix://"):
+        return docker_client(module)
+    if not os.path.exists(url[len("unix://"):]):
+        if module.params["engine_missing_ok"]:
+            return None
+        module.fail_json(msg=f"no Docker engine at {url}: is it installed and running? (systemctl status docker)")
+    client = EngineAPI(url, module.params["timeout"])
     try:
-        import docker  # noqa: F401
-    except ImportError:
-        return False
-    return not docker_host.startswith("unix://") or os.path.exists(docker_host[len("unix://"):])
+        client.ping()
+    except OSError as exc:
+        if module.params["engine_missing_ok"]:
+            return None
+        module.fail_json(msg=f"cannot reach the Docker engine at {url}: {exc}. Is it running? (systemctl status docker)")
+    return client
 
 
 def main():
@@ -100,10 +111,10 @@ def main():
                            engine_missing_ok=dict(type="bool", default=False), **DOCKER_COMMON_ARGS),
         supports_check_mode=True,
     )
-    if module.params["engine_missing_ok"] and not engine_present(module.params["docker_host"]):
+    client = engine_client(module)
+    if client is None:
         module.exit_json(changed=False, local=dict(state="no-engine", node_id="", node_addr="", is_manager=False,
                                                    error="", remote_managers=[], cluster_id=""))
-    client = docker_client(module)
     result = dict(changed=False)
     try:
         local = local_state(client)
@@ -120,7 +131,7 @@ def main():
                 result["tokens"] = dict(worker=swarm["JoinTokens"]["Worker"], manager=swarm["JoinTokens"]["Manager"])
             if module.params["unlock_key"]:
                 result["unlock_key"] = (client.api.get_unlock_key() or {}).get("UnlockKey") or ""
-    except errors.APIError as exc:
+    except (EngineAPIError, errors.APIError) as exc:
         module.fail_json(msg=f"the engine could not tell its swarm state: {api_error_text(exc)}", **result)
     module.exit_json(**result)
 

@@ -1,0 +1,96 @@
+from ansible.module_utils.swarmctl_swarm import (
+    demotion_problem,
+    has_quorum,
+    membership,
+    membership_problem,
+    plan_node_changes,
+    summarize_node,
+    tolerance,
+)
+from swarmctl_filters import swarmctl_membership_problem, swarmctl_node_changes, swarmctl_not_members
+
+
+def node(id, role="manager", reach="reachable", hostname=None, availability="active", labels=None):
+    return {"id": id, "hostname": hostname or id, "role": role, "reachability": reach if role == "manager" else "",
+            "availability": availability, "labels": labels or {}}
+
+
+def test_quorum_arithmetic():
+    assert [tolerance(n) for n in (1, 2, 3, 4, 5)] == [0, 0, 1, 1, 2]
+    assert has_quorum(2, 3) and not has_quorum(1, 2) and has_quorum(1, 1) and not has_quorum(0, 0)
+
+
+def test_demotion_is_safe_only_with_a_majority_left():
+    three = [node("a"), node("b"), node("c"), node("w", role="worker")]
+    assert demotion_problem(three, "c") is None
+    assert demotion_problem(three, "w") is None  # not a manager
+    one_down = [node("a"), node("b", reach="unreachable"), node("c")]
+    problem = demotion_problem(one_down, "c")
+    assert problem and "1 reachable manager(s) of 2" in problem
+    assert "last manager" in demotion_problem([node("a")], "a")
+    # Demoting the unreachable one itself is what restores health.
+    assert demotion_problem(one_down, "b") is None
+
+
+def test_membership_of_managers_workers_and_broken_nodes():
+    ours = "cluster1"
+    assert membership({"state": "inactive"}, ours, []) == "none"
+    assert membership({"state": "locked", "node_id": "x"}, ours, []) == "locked"
+    assert membership({"state": "error", "node_id": ""}, ours, []) == "broken"
+    assert membership({"state": "pending", "node_id": "n1"}, ours, []) == "broken"
+    manager = {"state": "active", "node_id": "m1", "is_manager": True, "cluster_id": "cluster1"}
+    assert membership(manager, ours, []) == "ours"
+    assert membership({**manager, "cluster_id": "cluster2"}, ours, []) == "other"
+    worker = {"state": "active", "node_id": "w1", "is_manager": False, "cluster_id": ""}
+    assert membership(worker, ours, ["m1", "w1"]) == "ours"
+    assert membership(worker, ours, ["m1"]) == "other"
+    # With no swarm yet, any active node is in another one.
+    assert membership(manager, "", []) == "other"
+
+
+def test_problem_messages_say_how_to_fix():
+    local = {"state": "active", "node_id": "n9", "cluster_id": "zzz", "remote_managers": ["10.0.0.9:2377"]}
+    text = membership_problem(local, "other")
+    assert "another swarm" in text and "zzz" in text and "docker swarm leave --force" in text
+    assert "swarm_force_rejoin: true" in text
+    broken = membership_problem({"state": "error", "node_id": "", "error": "join timed out"}, "broken")
+    assert "half joined" in broken and "join timed out" in broken
+    assert membership_problem(local, "ours") == ""
+
+
+def test_node_change_plans():
+    current = {"role": "worker", "availability": "active", "labels": {"zone": "a", "keep": "1"}}
+    assert plan_node_changes(current, {"role": "worker", "availability": "active", "labels": {}}) == {}
+    assert plan_node_changes(current, {"role": "manager"}) == {"role": "manager"}
+    assert plan_node_changes(current, {"availability": "drain"}) == {"availability": "drain"}
+    assert plan_node_changes(current, {"labels": {"zone": "b"}}) == {"labels": {"zone": "b", "keep": "1"}}
+    assert plan_node_changes(current, {"labels": {"zone": "a"}}, labels_exclusive=True) == {"labels": {"zone": "a"}}
+    assert plan_node_changes(current, {"labels": {"zone": "a"}}) == {}
+
+
+def test_summarize_node_from_engine_object():
+    raw = {"ID": "abc", "Version": {"Index": 7}, "Description": {"Hostname": "base2"},
+           "Spec": {"Role": "manager", "Availability": "drain", "Labels": {"a": "b"}},
+           "Status": {"State": "ready", "Addr": "172.25.78.12"},
+           "ManagerStatus": {"Leader": True, "Reachability": "reachable", "Addr": "172.25.78.12:2377"}}
+    summary = summarize_node(raw)
+    assert summary["hostname"] == "base2" and summary["leader"] and summary["manager_addr"] == "172.25.78.12:2377"
+    assert summary["availability"] == "drain" and summary["version"] == 7
+
+
+def test_filters_pick_only_what_needs_work():
+    swarm = {"id": "c1", "nodes": [node("m1"), node("w1", role="worker")]}
+    hostvars = {
+        "base2": {"swarm_info": {"local": {"state": "active", "node_id": "m1", "is_manager": True, "cluster_id": "c1"}}},
+        "base3": {"swarm_info": {"local": {"state": "active", "node_id": "w1", "is_manager": False}}},
+        "base4": {"swarm_info": {"local": {"state": "inactive"}}},
+        "base5": {},
+    }
+    assert swarmctl_not_members(["base2", "base3", "base4", "base5"], hostvars, swarm) == ["base4", "base5"]
+    wanted = [{"node_id": "m1", "role": "manager", "availability": "active", "labels": {}},
+              {"node_id": "w1", "role": "worker", "availability": "drain", "labels": {}},
+              {"node_id": "new", "role": "worker", "availability": "active", "labels": {}},
+              {"node_id": "new2", "role": "worker", "availability": "drain", "labels": {}}]
+    assert [e["node_id"] for e in swarmctl_node_changes(wanted, swarm["nodes"])] == ["w1", "new2"]
+    assert swarmctl_membership_problem({"state": "no-engine"}, swarm) == ""
+    assert "another swarm" in swarmctl_membership_problem({"state": "active", "node_id": "x", "is_manager": False}, swarm)
