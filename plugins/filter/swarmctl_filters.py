@@ -31,6 +31,19 @@ def swarmctl_membership_problem(local, swarm):
     return membership_problem(local, membership(local, swarm.get("id"), [n["id"] for n in swarm.get("nodes", [])]))
 
 
+def swarmctl_membership_problems(hosts, hostvars, swarm):
+    """'host: problem' for every host in another swarm or half joined, unless it may rejoin (swarm_force_rejoin)."""
+    out = []
+    for host in hosts or []:
+        hv = hostvars[host]
+        if str(hv.get("swarm_force_rejoin", False)).lower() in ("true", "yes", "1"):
+            continue
+        problem = swarmctl_membership_problem((hv.get("swarm_info") or {}).get("local"), swarm)
+        if problem:
+            out.append(f"{host}: {problem}")
+    return out
+
+
 def swarmctl_not_members(hosts, hostvars, swarm):
     """The hosts whose engines (their swarm_info results) are not in `swarm` (a manager's swarm_info.swarm)."""
     swarm = swarm or {}
@@ -83,6 +96,7 @@ class FilterModule:
         return {
             "swarmctl_membership": swarmctl_membership,
             "swarmctl_membership_problem": swarmctl_membership_problem,
+            "swarmctl_membership_problems": swarmctl_membership_problems,
             "swarmctl_not_members": swarmctl_not_members,
             "swarmctl_node_entries": swarmctl_node_entries,
             "swarmctl_node_changes": swarmctl_node_changes,

@@ -6,8 +6,9 @@ from helpers import lab_leftovers
 from swarmctl.lab.lab import Lab, docker_client
 from swarmctl.lab.topology import LabSpec
 
-# The shared lab has its own name and subnet, so it never collides with a user's `lab`.
+# The shared labs have their own names and subnets, so they never collide with a user's `lab`.
 SHARED_LAB = LabSpec(name="pytest", managers=1, workers=2, subnet="172.25.90.0/24")
+HA_LAB = LabSpec(name="pytest-ha", managers=3, workers=2, subnet="172.25.91.0/24")
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +39,18 @@ def converged(shared_lab):
     run = swarmctl("up", "-i", result["inventory"], "--json")
     assert run.rc == 0, run
     return lab, result, run
+
+
+@pytest.fixture(scope="session")
+def ha_lab(engine):
+    """Three managers, two workers and a registry host, provisioned once for the session."""
+    from helpers import swarmctl
+
+    lab = Lab(HA_LAB.name, client=engine)
+    lab.down()
+    result = lab.up(HA_LAB)
+    run = swarmctl("up", "-i", result["inventory"], "--json")
+    assert run.rc == 0, run
+    yield lab, result
+    lab.down()
+    assert lab_leftovers(engine, HA_LAB.name) == {"containers": [], "volumes": [], "networks": []}

@@ -130,10 +130,10 @@ def test_unreachable_host_fails_early_with_exit_code_4(shared_lab, tmp_path):
 
 
 def test_custom_topology_comes_up_and_down_leaves_nothing(engine):
-    name = "pytest-ha"
+    name = "pytest-tmp"
     swarmctl("lab", "down", "--name", name, "--yes")
     up = swarmctl("lab", "up", "--name", name, "--managers", "3", "--workers", "2",
-                  "--subnet", "172.25.91.0/24", "--no-registry", "--json")
+                  "--subnet", "172.25.95.0/24", "--no-registry", "--json")
     try:
         assert up.rc == 0, up
         (event,) = [e for e in up.json_lines() if e["event"] == "lab"]

@@ -94,3 +94,12 @@ def test_filters_pick_only_what_needs_work():
     assert [e["node_id"] for e in swarmctl_node_changes(wanted, swarm["nodes"])] == ["w1", "new2"]
     assert swarmctl_membership_problem({"state": "no-engine"}, swarm) == ""
     assert "another swarm" in swarmctl_membership_problem({"state": "active", "node_id": "x", "is_manager": False}, swarm)
+
+
+def test_membership_problems_skip_hosts_allowed_to_rejoin():
+    from swarmctl_filters import swarmctl_membership_problems
+
+    foreign = {"swarm_info": {"local": {"state": "active", "node_id": "x", "is_manager": True, "cluster_id": "zz"}}}
+    hostvars = {"a": foreign, "b": {**foreign, "swarm_force_rejoin": True}, "c": {"swarm_info": {"local": {"state": "inactive"}}}}
+    problems = swarmctl_membership_problems(["a", "b", "c"], hostvars, {"id": "c1", "nodes": []})
+    assert len(problems) == 1 and problems[0].startswith("a: this host is already in another swarm")

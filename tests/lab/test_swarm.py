@@ -1,0 +1,218 @@
+"""Swarm formation and membership on real hosts: init, joins, HA, add and remove, failures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from helpers import swarmctl
+from swarmctl.lab.lab import container_name
+
+pytestmark = pytest.mark.lab
+
+
+def on(lab, host, *argv, check=True) -> str:
+    proc = subprocess.run(["docker", "exec", container_name(lab.name, host), *argv], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    if check:
+        assert proc.returncode == 0, proc.stdout
+    return proc.stdout.strip()
+
+
+def node_ls(lab, manager="base2") -> list[dict]:
+    """`docker node ls` with the Docker CLI on a manager."""
+    out = on(lab, manager, "docker", "node", "ls", "--format", "{{json .}}")
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def nodes_by_name(lab, manager="base2") -> dict:
+    return {n["Hostname"]: n for n in node_ls(lab, manager)}
+
+
+def wait_until(predicate, timeout=90, interval=2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+def test_seed_topology_forms_one_manager_two_workers(converged):
+    lab, result, _ = converged
+    nodes = nodes_by_name(lab)
+    assert set(nodes) == {"base2", "base3", "base4"}
+    assert all(n["Status"] == "Ready" for n in nodes.values())
+    assert nodes["base2"]["ManagerStatus"] == "Leader"
+    assert nodes["base3"]["ManagerStatus"] == "" and nodes["base4"]["ManagerStatus"] == ""
+
+
+def test_ha_topology_forms_and_a_second_run_changes_nothing(ha_lab):
+    lab, result = ha_lab
+    nodes = nodes_by_name(lab)
+    assert set(nodes) == {"base2", "base3", "base4", "base5", "base6"}
+    assert all(n["Status"] == "Ready" for n in nodes.values())
+    statuses = sorted(n["ManagerStatus"] for n in nodes.values())
+    assert statuses == ["", "", "Leader", "Reachable", "Reachable"]
+    again = swarmctl("up", "-i", result["inventory"], "--json")
+    assert again.rc == 0 and again.summary()["changed"] == 0, again
+    check = swarmctl("up", "-i", result["inventory"], "--check", "--diff", "--json")
+    assert check.rc == 0 and check.summary()["changed"] == 0, check
+
+
+def _inventory_with(result, tmp_path, host_vars: dict) -> str:
+    data = yaml.safe_load(Path(result["inventory"]).read_text())
+    for group in data["all"]["children"].values():
+        for host, hv in (group.get("hosts") or {}).items():
+            hv.update(host_vars.get(host, {}))
+    path = Path(result["inventory"]).with_name("inventory-settings.yml")
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def test_node_availability_and_labels_come_from_the_inventory(ha_lab, tmp_path):
+    lab, result = ha_lab
+    inventory = _inventory_with(result, tmp_path, {
+        "base4": {"swarm_node_availability": "drain"},
+        "base6": {"swarm_node_labels": {"zone": "b", "disk": "ssd"}},
+    })
+    try:
+        run = swarmctl("up", "-i", inventory, "--json")
+        assert run.rc == 0, run
+        nodes = nodes_by_name(lab)
+        assert nodes["base4"]["Availability"] == "Drain"
+        labels = json.loads(on(lab, "base2", "docker", "node", "inspect", "base6", "--format", "{{json .Spec.Labels}}"))
+        assert labels == {"zone": "b", "disk": "ssd"}
+        again = swarmctl("up", "-i", inventory, "--json")
+        assert again.rc == 0 and again.summary()["changed"] == 0
+    finally:
+        restore = swarmctl("up", "-i", result["inventory"], "--json")
+        assert restore.rc == 0, restore
+    assert nodes_by_name(lab)["base4"]["Availability"] == "Active"
+
+
+def test_token_rotation_on_request(ha_lab):
+    lab, result = ha_lab
+    before = on(lab, "base2", "docker", "swarm", "join-token", "-q", "worker")
+    run = swarmctl("up", "-i", result["inventory"], "-e", "swarm_rotate_tokens=true", "--json")
+    assert run.rc == 0, run
+    after = on(lab, "base2", "docker", "swarm", "join-token", "-q", "worker")
+    assert after != before
+    assert before not in run.output and after not in run.output, "join tokens never appear in output"
+
+
+def test_autolock_keeps_the_key_on_the_control_machine_and_unlocks_after_a_restart(ha_lab):
+    lab, result = ha_lab
+    try:
+        run = swarmctl("up", "-i", result["inventory"], "-e", "swarm_autolock=true", "--json")
+        assert run.rc == 0, run
+        key_file = Path(lab.dir) / "credentials" / "swarm-unlock-key"
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        key = key_file.read_text().strip()
+        assert key.startswith("SWMKEY-") and key not in run.output
+        on(lab, "base3", "systemctl", "restart", "docker")
+        assert wait_until(lambda: on(lab, "base3", "docker", "info", "--format", "{{.Swarm.LocalNodeState}}") == "locked", 30)
+        unlock = swarmctl("up", "-i", result["inventory"], "-e", "swarm_autolock=true", "--json")
+        assert unlock.rc == 0, unlock
+        assert key not in unlock.output
+        assert on(lab, "base3", "docker", "info", "--format", "{{.Swarm.LocalNodeState}}") == "active"
+    finally:
+        off = swarmctl("up", "-i", result["inventory"], "-e", "swarm_autolock=false", "--json")
+        assert off.rc == 0, off
+
+
+def _service(lab, replicas=4):
+    on(lab, "base2", "docker", "service", "create", "--detach", "--with-registry-auth", "--name", "probe",
+       "--replicas", str(replicas), "westos.org/web:v1")
+    assert wait_until(lambda: on(lab, "base2", "docker", "service", "ls", "--filter", "name=probe",
+                                 "--format", "{{.Replicas}}") == f"{replicas}/{replicas}", 90)
+
+
+def test_add_node_joins_a_new_host_and_touches_nothing_else(ha_lab):
+    lab, result = ha_lab
+    grown = swarmctl("lab", "up", "--name", lab.name, "--workers", "3", "--json")
+    assert grown.rc == 0, grown
+    add = swarmctl("add-node", "base7", "-i", result["inventory"], "--json")
+    assert add.rc == 0, add
+    changed_hosts = {h for h, c in add.summary()["hosts"].items() if c.get("changed")}
+    assert changed_hosts == {"base7"}
+    nodes = nodes_by_name(lab)
+    assert nodes["base7"]["Status"] == "Ready" and nodes["base7"]["ManagerStatus"] == ""
+
+
+def test_a_host_in_another_swarm_is_refused_and_left_as_it_was(ha_lab):
+    lab, result = ha_lab
+    if "base7" not in nodes_by_name(lab):
+        pytest.skip("needs base7 from test_add_node")
+    on(lab, "base7", "docker", "swarm", "leave", "--force")
+    on(lab, "base2", "docker", "node", "rm", "--force", "base7")
+    on(lab, "base7", "docker", "swarm", "init", "--advertise-addr", "172.25.91.17")
+    foreign = on(lab, "base7", "docker", "info", "--format", "{{.Swarm.NodeID}}")
+    run = swarmctl("add-node", "base7", "-i", result["inventory"])
+    assert run.rc == 3, run
+    assert "already in another swarm" in run.stdout and "docker swarm leave --force" in run.stdout
+    assert "Keep the Docker engine installed" not in run.stdout, "the run stops before changing anything"
+    assert on(lab, "base7", "docker", "info", "--format", "{{.Swarm.NodeID}}") == foreign
+    # Allowed explicitly in the inventory, it leaves the other swarm and joins this one.
+    forced = swarmctl("add-node", "base7", "-i", result["inventory"], "-e", "swarm_force_rejoin=true", "--json")
+    assert forced.rc == 0, forced
+    assert nodes_by_name(lab)["base7"]["Status"] == "Ready"
+
+
+def test_remove_node_takes_out_a_worker_and_a_manager_while_tasks_keep_running(ha_lab):
+    lab, result = ha_lab
+    _service(lab)
+    try:
+        run = swarmctl("remove-node", "base6", "base4", "--yes", "-i", result["inventory"], "--json")
+        assert run.rc == 0, run
+        nodes = nodes_by_name(lab)
+        assert "base6" not in nodes and "base4" not in nodes
+        assert sorted(n["ManagerStatus"] for n in nodes.values() if n["ManagerStatus"]) == ["Leader", "Reachable"]
+        assert on(lab, "base2", "docker", "service", "ls", "--filter", "name=probe", "--format", "{{.Replicas}}") == "4/4"
+        # They are still in the inventory: the next `up` joins them again.
+        back = swarmctl("up", "-i", result["inventory"], "--json")
+        assert back.rc == 0, back
+        nodes = nodes_by_name(lab)
+        assert nodes["base4"]["ManagerStatus"] == "Reachable" and nodes["base6"]["Status"] == "Ready"
+    finally:
+        on(lab, "base2", "docker", "service", "rm", "probe", check=False)
+
+
+def test_remove_node_refuses_to_lose_quorum(ha_lab):
+    lab, result = ha_lab
+    subprocess.run(["docker", "stop", container_name(lab.name, "base3")], check=True, stdout=subprocess.DEVNULL)
+    try:
+        assert wait_until(lambda: nodes_by_name(lab)["base3"]["ManagerStatus"] == "Unreachable", 90)
+        run = swarmctl("remove-node", "base4", "--yes", "-i", result["inventory"], "-e", "swarmctl_unreachable_ok=true")
+        assert run.rc in (3, 4), run
+        assert "refusing to demote base4" in run.stdout and "short of the majority" in run.stdout
+        assert nodes_by_name(lab)["base4"]["ManagerStatus"] == "Reachable"
+    finally:
+        subprocess.run(["docker", "start", container_name(lab.name, "base3")], check=True, stdout=subprocess.DEVNULL)
+        assert wait_until(lambda: nodes_by_name(lab).get("base3", {}).get("ManagerStatus") == "Reachable", 120)
+
+
+def test_with_the_first_manager_down_a_rerun_still_succeeds_for_the_rest(ha_lab):
+    lab, result = ha_lab
+    subprocess.run(["docker", "stop", container_name(lab.name, "base2")], check=True, stdout=subprocess.DEVNULL)
+    try:
+        assert wait_until(lambda: "Leader" in [n["ManagerStatus"] for n in node_ls(lab, "base3")], 90)
+        strict = swarmctl("up", "-i", result["inventory"])
+        assert strict.rc == 4 and "unreachable: base2. Nothing was changed." in strict.stdout, strict
+        run = swarmctl("up", "-i", result["inventory"], "-e", "swarmctl_unreachable_ok=true", "--json")
+        assert run.rc == 4, run
+        summary = run.summary()
+        assert summary["status"] == "unreachable"
+        assert not any(c.get("failures") for c in summary["hosts"].values()), summary
+        nodes = {n["Hostname"]: n for n in node_ls(lab, "base3")}
+        assert sum(n["ManagerStatus"] == "Leader" for n in nodes.values()) == 1
+        assert nodes["base3"]["ManagerStatus"] in ("Leader", "Reachable")
+    finally:
+        subprocess.run(["docker", "start", container_name(lab.name, "base2")], check=True, stdout=subprocess.DEVNULL)
+        assert wait_until(lambda: nodes_by_name(lab, "base3").get("base2", {}).get("Status") == "Ready", 120)
