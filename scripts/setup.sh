@@ -50,6 +50,16 @@ if ! engine_up; then
     engine_up || { say "dockerd did not come up; see /var/log/swarmctl-dockerd.log"; exit 1; }
 fi
 
+# Every lab host runs systemd, journald and dockerd, each holding inotify instances; the kernel's
+# default of 128 per user runs out at about 15 hosts, and systemd then exits at boot.
+if [ "$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo 1024)" -lt 1024 ]; then
+    if [ "$(id -u)" = 0 ] && sysctl -qw fs.inotify.max_user_instances=1024 2>/dev/null; then
+        say "raised fs.inotify.max_user_instances to 1024 (lab hosts each hold several)"
+    else
+        say "fs.inotify.max_user_instances is low; labs of many hosts may not boot (sysctl -w fs.inotify.max_user_instances=1024)"
+    fi
+fi
+
 if [ ! -x "$VENV/bin/python" ]; then
     say "creating virtualenv $VENV"
     python3 -m venv "$VENV"

@@ -111,6 +111,37 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("hosts", nargs="+", metavar="HOST", help="inventory names of the hosts to remove")
     remove.add_argument("--yes", action="store_true", help="confirm the removal")
     remove.set_defaults(playbook="remove-node.yml", node_var="nodes", destructive=True)
+
+    deploy = sub.add_parser("deploy", parents=[common, _playbook_options()],
+                            help="put services online at their declared specs (playbooks/deploy.yml)",
+                            description="Create or update the services of the inventory's swarmctl_services (or "
+                            "only the named ones), following each rollout until it converges, pauses or rolls "
+                            "back. Services can also come from a file: -e @services.yml.")
+    deploy.add_argument("services", nargs="*", metavar="SERVICE", help="only these services (default: all)")
+    deploy.set_defaults(playbook="deploy.yml")
+
+    update = sub.add_parser("update", parents=[common, _playbook_options()],
+                            help="roll a new image out to services (playbooks/update.yml)",
+                            description="Roll IMAGE out to the running services, keeping the rest of their specs, "
+                            "by their update_config (parallelism, delay, failure_action); wait until the rollout "
+                            "converges, pauses or rolls back. Exit code 3 when it paused or rolled back.")
+    update.add_argument("services", nargs="+", metavar="SERVICE")
+    update.add_argument("--image", required=True, help="the new image, e.g. westos.org/web:v2")
+    update.set_defaults(playbook="update.yml")
+
+    rollback = sub.add_parser("rollback", parents=[common, _playbook_options()],
+                              help="return services to their previous spec (playbooks/rollback.yml)",
+                              description="Roll the services back to their previous spec, as `docker service "
+                              "rollback` does, and wait until the rollback completes.")
+    rollback.add_argument("services", nargs="+", metavar="SERVICE")
+    rollback.set_defaults(playbook="rollback.yml")
+
+    scale = sub.add_parser("scale", parents=[common, _playbook_options()],
+                           help="change services' replica counts (playbooks/scale.yml)",
+                           description="Set replica counts, e.g. `swarmctl scale web=10`; nothing else in the "
+                           "specs changes. Waits until the tasks run.")
+    scale.add_argument("assignments", nargs="+", metavar="SERVICE=REPLICAS")
+    scale.set_defaults(playbook="scale.yml")
     return parser
 
 
@@ -238,6 +269,24 @@ def resolve_inventory(args) -> Path:
     return lab_inventory
 
 
+def _service_vars(args) -> list[str]:
+    """The service commands' arguments as extra variables for their playbooks."""
+    if args.command == "scale":
+        scale = {}
+        for item in args.assignments:
+            name, sep, count = item.partition("=")
+            if not sep or not name or not count.isdigit():
+                raise UsageError(f"scale takes SERVICE=REPLICAS (e.g. web=6), not {item!r}")
+            scale[name] = int(count)
+        return [json.dumps({"services_scale": scale})]
+    found = {}
+    if getattr(args, "services", None):
+        found["services_only"] = args.services
+    if getattr(args, "image", None):
+        found["services_image"] = args.image
+    return [json.dumps(found)] if found else []
+
+
 def _playbook(args, json_mode: bool) -> int:
     if getattr(args, "destructive", False) and not args.yes:
         raise UsageError(f"`{args.command}` changes the cluster in a way that is not undone by running again; "
@@ -245,6 +294,7 @@ def _playbook(args, json_mode: bool) -> int:
     extra_vars = list(args.extra_vars)
     if getattr(args, "node_var", None):
         extra_vars.append(json.dumps({args.node_var: args.hosts}))
+    extra_vars += _service_vars(args)
     run = PlaybookRun(
         playbook=args.playbook,
         inventory=resolve_inventory(args),

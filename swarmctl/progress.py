@@ -230,9 +230,13 @@ class Progress:
     def _details(self, data: dict, res: dict, status: str) -> list[str]:
         """What an operator should read besides the status: debug messages, and diffs in diff mode."""
         if data.get("task_action") in ("debug", "ansible.builtin.debug") and status in ("ok", "changed"):
-            msg = res.get("msg")
-            if msg:
-                return str(msg).splitlines() if isinstance(msg, str) else [json.dumps(msg, default=str)]
+            items = res.get("results") if isinstance(res.get("results"), list) else [res]
+            lines = []
+            for item in items:
+                msg = item.get("msg") if isinstance(item, dict) and not item.get("skipped") else None
+                if msg:
+                    lines += str(msg).splitlines() if isinstance(msg, str) else [json.dumps(msg, default=str)]
+            return lines
         if self.show_diff and status == "changed" and res.get("diff"):
             return render_diff(res["diff"])
         return []

@@ -14,7 +14,12 @@ _UTILS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 if _UTILS not in ansible.module_utils.__path__:
     ansible.module_utils.__path__.append(_UTILS)
 
-from ansible.module_utils.swarmctl_swarm import membership, membership_problem, plan_node_changes  # noqa: E402
+from ansible.module_utils.swarmctl_swarm import (  # noqa: E402
+    JOIN_ADDR_LABEL,
+    membership,
+    membership_problem,
+    plan_node_changes,
+)
 
 
 def swarmctl_membership(local, cluster_id, node_ids):
@@ -62,18 +67,22 @@ def swarmctl_node_entries(hosts, hostvars, managers):
     entries = []
     for host in hosts or []:
         hv = hostvars[host]
-        node_id = ""
+        node_id = join_addr = ""
         for result in ("swarm_member", "swarm_worker_member", "swarm_primary_result"):
             node_id = node_id or (hv.get(result) or {}).get("node_id") or ""
+            join_addr = join_addr or (hv.get(result) or {}).get("join_addr") or ""
         node_id = node_id or ((hv.get("swarm_info") or {}).get("local") or {}).get("node_id") or ""
         if not node_id:
             continue
+        labels = dict(hv.get("swarm_node_labels") or {})
+        if join_addr:  # the reconciler avoids promoting a worker whose join manager is gone
+            labels[JOIN_ADDR_LABEL] = join_addr
         entries.append({
             "node_id": node_id,
             "host": host,
             "role": "manager" if host in managers else "worker",
             "availability": hv.get("swarm_node_availability") or "active",
-            "labels": dict(hv.get("swarm_node_labels") or {}),
+            "labels": labels,
         })
     return entries
 
@@ -91,6 +100,20 @@ def swarmctl_node_changes(wanted, nodes, exclusive=False):
     return out
 
 
+def swarmctl_host_ports(ports):
+    """[8080, 8081] -> host-mode published ports, as swarmctl_service's `publish` takes them."""
+    return [{"published": int(p), "target": int(p), "mode": "host"} for p in ports or []]
+
+
+def swarmctl_rotate(items, index):
+    """items rotated left by index (a different first join address per host)."""
+    items = list(items or [])
+    if not items:
+        return items
+    k = int(index) % len(items)
+    return items[k:] + items[:k]
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -100,4 +123,6 @@ class FilterModule:
             "swarmctl_not_members": swarmctl_not_members,
             "swarmctl_node_entries": swarmctl_node_entries,
             "swarmctl_node_changes": swarmctl_node_changes,
+            "swarmctl_host_ports": swarmctl_host_ports,
+            "swarmctl_rotate": swarmctl_rotate,
         }

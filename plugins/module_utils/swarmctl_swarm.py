@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import time
 
+# Node label holding the manager address a node joined through (set by the swarm role, read by the reconciler).
+JOIN_ADDR_LABEL = "io.swarmctl.join-addr"
+
 # -- pure logic -------------------------------------------------------------------------------------------
 
 
@@ -130,6 +133,25 @@ def local_state(client) -> dict:
         "cluster_id": ((swarm.get("Cluster") or {}).get("ID")) or "",
     }
     return result
+
+
+def kernel_has_ipvs() -> bool:
+    """Whether this host's kernel can do IPVS (what the ingress routing mesh and VIPs balance with):
+    loaded, built in, or available as a module."""
+    import os
+    import platform
+
+    if os.path.exists("/proc/net/ip_vs"):
+        return True
+    release = platform.release()
+    for name in ("modules.builtin", "modules.dep"):
+        try:
+            with open(f"/lib/modules/{release}/{name}") as handle:
+                if "/ip_vs.ko" in handle.read():
+                    return True
+        except OSError:
+            continue
+    return False
 
 
 def list_nodes(client) -> list[dict]:

@@ -139,6 +139,10 @@ membership:
   description: Where the host stood before the run - none, ours, other, broken, locked.
   returned: always
   type: str
+join_addr:
+  description: The manager the engine joined through (the first of O(remote_addrs)); it dials it again if promoted.
+  returned: when it joined
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -184,6 +188,8 @@ def main():
         module.fail_json(msg=f"swarm operation failed on this host: {api_error_text(exc)}")
     result = dict(changed=action != "none", action=action, membership=where, node_id=after["node_id"],
                   cluster_id=after["cluster_id"])
+    if action in ("joined", "rejoined"):
+        result["join_addr"] = p["remote_addrs"][0]
     if module._diff:
         result["diff"] = dict(before={"membership": where, "state": before["state"], "node_id": before["node_id"]},
                               after={"action": action, "state": after["state"] if not module.check_mode else "(predicted)"})

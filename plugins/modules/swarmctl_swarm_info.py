@@ -83,7 +83,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
 from ansible.module_utils.swarmctl_engine_api import EngineAPI, EngineAPIError
-from ansible.module_utils.swarmctl_swarm import list_nodes, local_state
+from ansible.module_utils.swarmctl_swarm import kernel_has_ipvs, list_nodes, local_state
 
 
 def engine_client(module):
@@ -114,10 +114,11 @@ def main():
     client = engine_client(module)
     if client is None:
         module.exit_json(changed=False, local=dict(state="no-engine", node_id="", node_addr="", is_manager=False,
-                                                   error="", remote_managers=[], cluster_id=""))
+                                                   error="", remote_managers=[], cluster_id="", ipvs=kernel_has_ipvs()))
     result = dict(changed=False)
     try:
         local = local_state(client)
+        local["ipvs"] = kernel_has_ipvs()
         result["local"] = local
         if local["state"] == "active" and local["is_manager"]:
             swarm = client.api.inspect_swarm()

@@ -246,20 +246,41 @@ class Lab:
         return container
 
     def _demo_images(self) -> list[dict]:
-        """Build the demo web images and save them in one archive for the registry role to push."""
-        references = {tag: images.ensure_image(self.client, recipe, log=self.log)[0]
-                      for tag, recipe in recipes.DEMO_IMAGES.items()}
-        digest = hashlib.sha256(" ".join(sorted(references.values())).encode()).hexdigest()[:12]
-        archive = paths.state_dir() / "images" / f"demo-{digest}.tar"
-        images.save_archive(self.client, sorted(references.values()), archive)
-        return [{"name": recipes.DEMO_REPOSITORY, "tag": tag, "archive": str(archive), "source": reference}
-                for tag, reference in references.items()]
+        """Build the demo web images and HAProxy, and save them in one archive for the registry role to push."""
+        wanted = [(recipes.DEMO_REPOSITORY, tag, recipe) for tag, recipe in recipes.DEMO_IMAGES.items()]
+        wanted.append(("haproxy", recipes.HAPROXY_TAG, recipes.HAPROXY))
+        references = [(name, tag, images.ensure_image(self.client, recipe, log=self.log)[0]) for name, tag, recipe in wanted]
+        digest = hashlib.sha256(" ".join(sorted(ref for _, _, ref in references)).encode()).hexdigest()[:12]
+        archive = paths.state_dir() / "images" / f"lab-images-{digest}.tar"
+        images.save_archive(self.client, sorted(ref for _, _, ref in references), archive)
+        return [{"name": name, "tag": tag, "archive": str(archive), "source": ref} for name, tag, ref in references]
 
     def _wait_for_ssh(self, hosts: list[LabHost]) -> None:
+        containers = self.containers()
         with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
-            failures = [r for r in pool.map(_wait_for_banner, [h.address for h in hosts]) if r]
+            failures = [r for r in pool.map(lambda h: self._wait_for_host(h, containers[h.name]), hosts) if r]
         if failures:
             raise LabError("sshd did not answer: " + "; ".join(failures) + ". See `swarmctl lab status`.")
+
+    def _wait_for_host(self, host: LabHost, container) -> str | None:
+        """Wait for sshd; a host whose systemd gave up at boot (seen now and then when many hosts start at
+        once: the container exits with 255 before logging anything) is started again, up to twice."""
+        deadline = time.monotonic() + SSH_WAIT_SECONDS
+        restarts = 0
+        while time.monotonic() < deadline:
+            if _ssh_answers(host.address):
+                return None
+            container.reload()
+            if container.status == "exited":
+                if restarts == 2:
+                    return (f"{host.name} exited with code {container.attrs['State']['ExitCode']} three times at boot; "
+                            f"systemd may lack inotify instances (now {_inotify_limit()}): "
+                            "sysctl -w fs.inotify.max_user_instances=1024")
+                restarts += 1
+                self.log(f"  {host.name} exited at boot (code {container.attrs['State']['ExitCode']}); starting it again")
+                container.start()
+            time.sleep(0.2)
+        return f"{host.address}:22 after {SSH_WAIT_SECONDS}s"
 
     def _write_known_hosts(self, hosts: list[LabHost]) -> bool:
         containers = self.containers()
@@ -286,7 +307,8 @@ class Lab:
                     ),
                     "ansible_control_path_dir": str(self.control_path_dir),
                     "swarmctl_lab_name": self.name,
-                    **({"registry_images": demo_images} if demo_images else {}),
+                    **({"registry_images": demo_images, "swarmctl_services": [recipes.DEMO_SERVICE]}
+                       if demo_images else {}),
                     **({} if spec.registry else {"swarmctl_registry_enabled": False}),
                 },
                 "children": {g: {"hosts": h or None} for g, h in groups.items()},
@@ -385,13 +407,11 @@ def _ssh_answers(address: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def _wait_for_banner(address: str) -> str | None:
-    deadline = time.monotonic() + SSH_WAIT_SECONDS
-    while time.monotonic() < deadline:
-        if _ssh_answers(address):
-            return None
-        time.sleep(0.2)
-    return f"{address}:22 after {SSH_WAIT_SECONDS}s"
+def _inotify_limit() -> str:
+    try:
+        return Path("/proc/sys/fs/inotify/max_user_instances").read_text().strip()
+    except OSError:
+        return "unknown"
 
 
 def _close_ssh_masters(control_dir: Path) -> None:

@@ -107,3 +107,35 @@ DEMO_IMAGES = {
     "broken": _web("broken", _BROKEN_START),
 }
 DEMO_REPOSITORY = "web"
+
+
+# HAProxy from Debian's package, the edge load balancer where the routing mesh cannot balance (no IPVS).
+# Its configuration comes from a swarm config at /usr/local/etc/haproxy/haproxy.cfg.
+HAPROXY = Recipe(
+    repository="swarmctl/haproxy",
+    packages=("haproxy",),
+    commands=("mkdir -p /usr/local/etc/haproxy /run/haproxy", "rm -rf /usr/share/doc/* /usr/share/man/*"),
+    changes=(
+        'CMD ["/usr/sbin/haproxy", "-W", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]',
+        "EXPOSE 80",
+    ),
+    apt_sources=False,
+)
+HAPROXY_TAG = "2.6"
+
+# The demo web service the lab's main job puts online behind the load balancer: 6 replicas, rolled out
+# two at a time with a 5 s delay, new tasks started (and healthy) before old ones stop, rolled back on
+# failure. `image` is templated by Ansible against the lab's registry name.
+DEMO_SERVICE = {
+    "name": "web",
+    "image": "{{ swarmctl_registry }}/web:v1",
+    "replicas": 6,
+    "healthcheck": {"test": "wget -q -O /dev/null http://127.0.0.1/", "interval": "1s", "timeout": "1s",
+                    "retries": 2, "start_period": "2s"},
+    "update_config": {"parallelism": 2, "delay": "5s", "failure_action": "rollback", "monitor": "5s",
+                      "order": "start-first"},
+    "rollback_config": {"parallelism": 2, "delay": "1s", "failure_action": "pause", "monitor": "2s",
+                        "order": "start-first"},
+    "stop_grace_period": "2s",
+    "expose": {"port": 8080, "target": 80},
+}

@@ -1,0 +1,293 @@
+# Swarm service specs: from swarmctl_service's options to the engine's ServiceSpec, comparison with a
+# live spec, and the reading of a rollout's progress. Pure functions (unit-tested without an engine).
+
+from __future__ import annotations
+
+import datetime
+import re
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
+_DURATION_UNITS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)?$", re.I)
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+# What the engine adds to a spec on its own; a difference there is not a difference in what the user asked.
+ENGINE_OWNED = {
+    ("TaskTemplate", "ForceUpdate"),
+    ("TaskTemplate", "Runtime"),
+    ("TaskTemplate", "ContainerSpec", "Isolation"),
+    ("TaskTemplate", "Placement", "Platforms"),
+}
+
+ROLLOUT_DONE = {"completed", "paused", "rollback_completed", "rollback_paused"}
+
+
+class SpecError(ValueError):
+    """An option that cannot become a spec; the message says which and why."""
+
+
+def duration_ns(value) -> int | None:
+    """'5s', '1m30s', '500ms', 10 (seconds) -> nanoseconds."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)):
+        return int(value * 10**9)
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text) * 10**9
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise SpecError(f"{value!r} is not a duration (use forms like 5s, 1m30s, 500ms)")
+    return int(sum(float(n) * _DURATION_UNITS[u] for n, u in parts))
+
+
+def size_bytes(value) -> int | None:
+    """'128M', '1g', '512MiB', 1048576 -> bytes."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int):
+        return value
+    match = _SIZE.match(str(value).strip())
+    if not match:
+        raise SpecError(f"{value!r} is not a size (use forms like 64M, 1G)")
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+
+
+def _clean(obj):
+    """Drop None values and empty containers, recursively."""
+    if isinstance(obj, dict):
+        out = {k: _clean(v) for k, v in obj.items()}
+        return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
+    if isinstance(obj, list):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def _update_config(cfg):
+    if not cfg:
+        return None
+    return {
+        "Parallelism": cfg.get("parallelism"),
+        "Delay": duration_ns(cfg.get("delay")),
+        "FailureAction": cfg.get("failure_action"),
+        "Monitor": duration_ns(cfg.get("monitor")),
+        "MaxFailureRatio": cfg.get("max_failure_ratio"),
+        "Order": cfg.get("order"),
+    }
+
+
+def _healthcheck(hc):
+    if not hc:
+        return None
+    test = hc.get("test")
+    if isinstance(test, str):
+        test = ["CMD-SHELL", test]
+    return {
+        "Test": test,
+        "Interval": duration_ns(hc.get("interval")),
+        "Timeout": duration_ns(hc.get("timeout")),
+        "Retries": hc.get("retries"),
+        "StartPeriod": duration_ns(hc.get("start_period")),
+    }
+
+
+def _resources(res):
+    if not res:
+        return None
+    cpus = res.get("cpus")
+    return {"NanoCPUs": int(float(cpus) * 10**9) if cpus else None, "MemoryBytes": size_bytes(res.get("memory"))}
+
+
+def _references(items, kind, ids):
+    out = []
+    for item in items or []:
+        name = item["name"]
+        if name not in ids:
+            raise SpecError(f"{kind} {name!r} does not exist in the swarm; create it first")
+        out.append({
+            f"{kind.capitalize()}ID": ids[name],
+            f"{kind.capitalize()}Name": name,
+            "File": {
+                "Name": item.get("target") or name,
+                "UID": str(item.get("uid", "0")),
+                "GID": str(item.get("gid", "0")),
+                "Mode": int(str(item.get("mode", "0444")), 8),
+            },
+        })
+    return out
+
+
+def build_spec(p: dict, image_ref: str, network_ids: dict, secret_ids: dict | None = None,
+               config_ids: dict | None = None) -> dict:
+    """The ServiceSpec the engine takes, from the module's options (already validated)."""
+    mode = {"Global": {}} if p.get("mode") == "global" else {"Replicated": {"Replicas": p.get("replicas", 1)}}
+    restart = p.get("restart_policy") or {}
+    prefs = [{"Spread": {"SpreadDescriptor": pref["spread"]}} for pref in p.get("placement_preferences") or []]
+    ports = [
+        {
+            "Protocol": port.get("protocol") or "tcp",
+            "TargetPort": int(port["target"]),
+            "PublishedPort": int(port["published"]) if port.get("published") else None,
+            "PublishMode": port.get("mode") or "ingress",
+        }
+        for port in p.get("publish") or []
+    ]
+    mounts = [
+        {"Type": m.get("type") or "volume", "Source": m.get("source"), "Target": m["target"],
+         "ReadOnly": bool(m.get("readonly"))}
+        for m in p.get("mounts") or []
+    ]
+    spec = {
+        "Name": p["name"],
+        "Labels": p.get("labels") or {},
+        "TaskTemplate": {
+            "ContainerSpec": {
+                "Image": image_ref,
+                "Command": p.get("command"),
+                "Args": p.get("args"),
+                "Env": sorted(f"{k}={v}" for k, v in (p.get("env") or {}).items()),
+                "Labels": p.get("container_labels") or {},
+                "Hostname": p.get("hostname"),
+                "User": p.get("user"),
+                "Dir": p.get("workdir"),
+                "Mounts": mounts,
+                "Healthcheck": _healthcheck(p.get("healthcheck")),
+                "StopGracePeriod": duration_ns(p.get("stop_grace_period")),
+                "Secrets": _references(p.get("secrets"), "secret", secret_ids or {}),
+                "Configs": _references(p.get("configs"), "config", config_ids or {}),
+            },
+            "Resources": {"Limits": _resources(p.get("limits")), "Reservations": _resources(p.get("reservations"))},
+            "RestartPolicy": {
+                "Condition": restart.get("condition"),
+                "Delay": duration_ns(restart.get("delay")),
+                "MaxAttempts": restart.get("max_attempts"),
+                "Window": duration_ns(restart.get("window")),
+            },
+            "Placement": {
+                "Constraints": p.get("constraints"),
+                "Preferences": prefs,
+                "MaxReplicas": p.get("max_replicas_per_node"),
+            },
+            "Networks": [{"Target": network_ids[n]} for n in p.get("networks") or []],
+        },
+        "Mode": mode,
+        "UpdateConfig": _update_config(p.get("update_config")),
+        "RollbackConfig": _update_config(p.get("rollback_config")),
+        "EndpointSpec": {"Mode": p.get("endpoint_mode") or "vip", "Ports": ports},
+    }
+    spec = _clean(spec)
+    spec["Mode"] = mode  # {"Global": {}} is empty but meaningful
+    return spec
+
+
+def _empty(value) -> bool:
+    return value in (None, {}, [], "", 0, False)
+
+
+def spec_differences(desired, current, path=()) -> list[str]:
+    """Paths where the live spec differs from the desired one ('TaskTemplate.ContainerSpec.Image').
+
+    A key the desired spec leaves out must be empty (or engine-owned) in the live one: the module owns the
+    whole spec, so anything else set there would be reverted by an update."""
+    if path in ENGINE_OWNED:
+        return []
+    if isinstance(desired, dict) and isinstance(current, dict):
+        out = []
+        for key in sorted(set(desired) | set(current)):
+            if key not in desired:
+                if (*path, key) not in ENGINE_OWNED and not _empty(current[key]) and not _default(path + (key,), current[key]):
+                    out.append(".".join((*path, key)))
+            elif key not in current:
+                if not _empty(desired[key]):
+                    out.append(".".join((*path, key)))
+            else:
+                out.extend(spec_differences(desired[key], current[key], (*path, key)))
+        return out
+    if isinstance(desired, list) and isinstance(current, list):
+        if len(desired) != len(current):
+            return [".".join(path)]
+        out = []
+        for index, (d, c) in enumerate(zip(desired, current)):
+            out.extend(spec_differences(d, c, (*path, str(index))))
+        return [".".join(path)] if out else []
+    if _empty(desired) and _empty(current):
+        return []
+    return [] if desired == current else [".".join(path)]
+
+
+def _default(path, value) -> bool:
+    """Values the engine fills in on its own when a field is left out."""
+    return path == ("EndpointSpec", "Mode") and value == "vip"
+
+
+def merge_partial(current: dict, image_ref: str | None = None, replicas: int | None = None) -> dict:
+    """The live spec with only the image and/or the replica count changed (scale, update --image)."""
+    spec = {k: v for k, v in current.items()}
+    if image_ref:
+        template = dict(spec.get("TaskTemplate") or {})
+        container = dict(template.get("ContainerSpec") or {})
+        container["Image"] = image_ref
+        template["ContainerSpec"] = container
+        spec["TaskTemplate"] = template
+    if replicas is not None:
+        if "Replicated" not in (spec.get("Mode") or {}):
+            raise SpecError("only a replicated service has a replica count to scale")
+        spec["Mode"] = {"Replicated": {"Replicas": replicas}}
+    return spec
+
+
+def same_image(wanted: str, current: str) -> bool:
+    """Whether two references name the same image; a digest, when both have one, decides."""
+    if "@" in wanted and "@" in current:
+        return wanted.split("@", 1)[1] == current.split("@", 1)[1] and wanted.split("@")[0] == current.split("@")[0]
+    return wanted.split("@")[0] == current.split("@")[0]
+
+
+_FRACTION = re.compile(r"(\.\d{1,6})\d*")
+
+
+def parse_time(value: str) -> datetime.datetime:
+    """An engine timestamp (RFC 3339, nanoseconds, any offset) as an aware datetime; the epoch when empty."""
+    if not value:
+        return datetime.datetime.fromtimestamp(0, datetime.timezone.utc)
+    text = _FRACTION.sub(lambda m: m.group(1), value.replace("Z", "+00:00"), count=1)
+    return datetime.datetime.fromisoformat(text)
+
+
+def task_summary(task: dict, node_names: dict) -> dict:
+    status = task.get("Status", {})
+    return {
+        "id": task.get("ID", "")[:12],
+        "slot": task.get("Slot"),
+        "node": node_names.get(task.get("NodeID"), task.get("NodeID", "")[:12]),
+        "state": status.get("State"),
+        "desired": task.get("DesiredState"),
+        "error": status.get("Err") or "",
+        "message": status.get("Message") or "",
+        "image": task.get("Spec", {}).get("ContainerSpec", {}).get("Image", "").split("@")[0],
+        "updated": task.get("UpdatedAt", ""),
+    }
+
+
+def convergence(tasks: list[dict], mode: dict, eligible_nodes: int) -> tuple[int, int]:
+    """(running, wanted) for a service's tasks: running means state running with desired state running."""
+    running = sum(1 for t in tasks if t.get("DesiredState") == "running" and t.get("Status", {}).get("State") == "running")
+    if "Replicated" in mode:
+        wanted = mode["Replicated"].get("Replicas", 0)
+    else:
+        wanted = eligible_nodes
+    return running, wanted
+
+
+def failure_lines(tasks: list[dict]) -> list[str]:
+    """One line per failed or rejected task, newest first: what went wrong, where, with which image."""
+    failed = [t for t in tasks if t["state"] in ("failed", "rejected") or (t["error"] and t["state"] != "running")]
+    failed.sort(key=lambda t: t["updated"], reverse=True)
+    seen = set()
+    lines = []
+    for t in failed:
+        line = f"{t['image']} on {t['node']}: {t['state']}: {t['error'] or t['message']}"
+        if line not in seen:
+            seen.add(line)
+            lines.append(line)
+    return lines

@@ -1,0 +1,546 @@
+#!/usr/bin/python
+# swarmctl: a swarm service, created or updated, followed until its rollout converges, pauses or rolls back.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: swarmctl_service
+short_description: Keep a swarm service at a declared spec, and wait for the rollout to finish
+description:
+  - Runs on a manager. Creates the service, or updates it when its live spec differs from the declared one (an
+    unchanged spec is not touched; a moved image tag is seen through the registry's digest), or removes it.
+  - Unlike a bare API call, it B(waits) - after a create or an update it follows the rollout until the service
+    converges, pauses, or rolls back (within O(wait_timeout)) and says which, with the failing tasks and their
+    errors. A rollout that rolled back or paused fails the task with a message that says so.
+  - O(rollback=true) returns the service to its previous spec (as C(docker service rollback)) and waits.
+  - O(partial=true) changes only what is given (O(image), O(replicas)) and keeps the rest of the live spec, for
+    scaling and one-off image updates.
+  - Overlay networks the service names are created when missing.
+options:
+  name:
+    description: Service name.
+    type: str
+    required: true
+  state:
+    description: C(present) or C(absent).
+    type: str
+    choices: [present, absent]
+    default: present
+  rollback:
+    description: Roll the service back to its previous spec.
+    type: bool
+    default: false
+  partial:
+    description: Change only O(image) and O(replicas), keeping the rest of the live spec.
+    type: bool
+    default: false
+  image:
+    description: Image reference. With O(resolve_image), pinned to the registry's current digest for its tag.
+    type: str
+  resolve_image:
+    description: Pin the image to its digest in the registry, so a moved tag is rolled out and nodes run the same image.
+    type: bool
+    default: true
+  mode:
+    description: C(replicated) or C(global).
+    type: str
+    choices: [replicated, global]
+    default: replicated
+  replicas:
+    description: Number of tasks of a replicated service.
+    type: int
+    default: 1
+  command:
+    description: Overrides the image's entrypoint.
+    type: list
+    elements: str
+  args:
+    description: Arguments.
+    type: list
+    elements: str
+  env:
+    description: Environment variables.
+    type: dict
+  hostname:
+    description: Container host name; Go templates such as C({{.Node.Hostname}}-{{.Task.Slot}}) allowed.
+    type: str
+  user:
+    description: User to run as.
+    type: str
+  workdir:
+    description: Working directory.
+    type: str
+  labels:
+    description: Service labels.
+    type: dict
+  container_labels:
+    description: Container labels.
+    type: dict
+  networks:
+    description: Overlay networks to attach to (created, attachable, when missing).
+    type: list
+    elements: str
+  publish:
+    description: Published ports - published, target, protocol (tcp/udp), mode (ingress/host).
+    type: list
+    elements: dict
+  endpoint_mode:
+    description: C(vip) (a virtual IP, balanced by IPVS) or C(dnsrr) (DNS round robin over the tasks).
+    type: str
+    choices: [vip, dnsrr]
+    default: vip
+  constraints:
+    description: Placement constraints, e.g. C(node.role==worker).
+    type: list
+    elements: str
+  placement_preferences:
+    description: Placement preferences, each C({spread: node.labels.zone}).
+    type: list
+    elements: dict
+  max_replicas_per_node:
+    description: At most this many tasks of the service on one node.
+    type: int
+  limits:
+    description: Resource limits - cpus (e.g. 0.5), memory (e.g. 128M).
+    type: dict
+  reservations:
+    description: Resource reservations - cpus, memory.
+    type: dict
+  healthcheck:
+    description: Health check - test (a shell string or an exec list), interval, timeout, retries, start_period.
+    type: dict
+  restart_policy:
+    description: Restart policy - condition (none/on-failure/any), delay, max_attempts, window.
+    type: dict
+  update_config:
+    description: >-
+      Rolling update - parallelism, delay, failure_action (pause/continue/rollback), monitor, max_failure_ratio,
+      order (stop-first/start-first).
+    type: dict
+  rollback_config:
+    description: Rollback - the same keys as O(update_config).
+    type: dict
+  mounts:
+    description: Mounts - source, target, type (volume/bind/tmpfs), readonly.
+    type: list
+    elements: dict
+  secrets:
+    description: Existing swarm secrets to give the tasks - name, target, uid, gid, mode.
+    type: list
+    elements: dict
+  configs:
+    description: Existing swarm configs to give the tasks - name, target, uid, gid, mode.
+    type: list
+    elements: dict
+  stop_grace_period:
+    description: Time to wait for a task to stop before killing it.
+    type: str
+  wait:
+    description: Follow the rollout until it converges, pauses or rolls back.
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to follow a rollout before giving up (the task fails, saying where the rollout stands).
+    type: int
+    default: 300
+  docker_host:
+    description: Docker engine to talk to.
+    type: str
+    default: unix:///var/run/docker.sock
+  timeout:
+    description: Seconds to wait for one engine API call.
+    type: int
+    default: 120
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    description: An unchanged spec is not touched and nothing restarts.
+requirements:
+  - docker (python3-docker) on a manager, logged in to the registry the images come from
+author: swarmctl developers
+"""
+
+EXAMPLES = r"""
+- name: The demo web service, rolled out two tasks at a time, rolled back on failure
+  swarmctl_service:
+    name: web
+    image: westos.org/web:v2
+    replicas: 6
+    networks: [web]
+    endpoint_mode: dnsrr
+    healthcheck:
+      test: wget -q -O /dev/null http://127.0.0.1/
+      interval: 2s
+      retries: 3
+    update_config: {parallelism: 2, delay: 5s, failure_action: rollback, monitor: 10s, order: start-first}
+    rollback_config: {parallelism: 2, order: start-first}
+
+- name: Scale without touching the rest of the spec
+  swarmctl_service:
+    name: web
+    partial: true
+    replicas: 10
+"""
+
+RETURN = r"""
+action:
+  description: >-
+    created, updated, recreated (switching between replicated and global, which Swarm cannot do in place),
+    unchanged, removed, absent, or rolled_back.
+  returned: always
+  type: str
+rollout:
+  description: How the rollout ended - converged, paused, rolled_back, timeout, or none (nothing rolled out).
+  returned: always
+  type: str
+changes:
+  description: Spec fields that differed (or would differ, in check mode).
+  returned: always
+  type: list
+  elements: str
+image:
+  description: The image the service runs, with its digest.
+  returned: when present
+  type: str
+running:
+  description: Running tasks and wanted tasks after the rollout, e.g. C(6/6).
+  returned: when waited
+  type: str
+failed_tasks:
+  description: One line per task that failed during the rollout - image, node, state and error.
+  returned: always
+  type: list
+  elements: str
+seconds:
+  description: How long the rollout took.
+  returned: always
+  type: float
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
+from ansible.module_utils.swarmctl_service import (
+    ROLLOUT_DONE,
+    SpecError,
+    build_spec,
+    convergence,
+    failure_lines,
+    merge_partial,
+    parse_time,
+    same_image,
+    spec_differences,
+    task_summary,
+)
+
+
+class Service:
+    def __init__(self, module, client):
+        self.module = module
+        self.client = client
+        self.api = client.api
+        self.p = module.params
+
+    # -- reading -----------------------------------------------------------------------------------
+    def current(self):
+        try:
+            return self.api.inspect_service(self.p["name"])
+        except errors.NotFound:
+            return None
+
+    def resolve_image(self, image):
+        if not self.p["resolve_image"] or "@" in image:
+            return image
+        try:
+            digest = self.api.inspect_distribution(image)["Descriptor"]["digest"]
+        except errors.APIError as exc:
+            self.module.fail_json(msg=f"cannot find image {image} in its registry: {api_error_text(exc)}. Push it first "
+                                      "(swarmctl up pushes registry_images), and check the manager is logged in.")
+        return f"{image}@{digest}"
+
+    def network_ids(self, create):
+        ids = {}
+        for name in self.p["networks"] or []:
+            found = [n for n in self.api.networks(names=[name]) if n["Name"] == name]
+            if found:
+                if found[0].get("Driver") != "overlay" or found[0].get("Scope") != "swarm":
+                    self.module.fail_json(msg=f"network {name!r} exists but is not a swarm overlay network")
+                ids[name] = found[0]["Id"]
+            elif create:
+                created = self.api.create_network(name, driver="overlay", attachable=True,
+                                                  labels={"io.swarmctl.managed": "true"})
+                ids[name] = created["Id"]
+            else:
+                ids[name] = f"(new network {name})"
+        return ids
+
+    def named_ids(self, kind):
+        wanted = [item["name"] for item in self.p[kind] or []]
+        if not wanted:
+            return {}
+        listing = self.api.secrets() if kind == "secrets" else self.api.configs()
+        return {obj["Spec"]["Name"]: obj["ID"] for obj in listing if obj["Spec"]["Name"] in wanted}
+
+    def node_names(self):
+        return {n["ID"]: n.get("Description", {}).get("Hostname", n["ID"][:12]) for n in self.api.nodes()}
+
+    def tasks(self):
+        return self.api.tasks(filters={"service": self.p["name"]})
+
+    # -- writing -----------------------------------------------------------------------------------
+    def create(self, spec):
+        self.api.create_service(
+            spec["TaskTemplate"], name=spec["Name"], labels=spec.get("Labels"), mode=spec.get("Mode"),
+            update_config=spec.get("UpdateConfig"), endpoint_spec=spec.get("EndpointSpec"),
+            rollback_config=spec.get("RollbackConfig"),
+        )
+
+    def update(self, current, spec):
+        template = dict(spec["TaskTemplate"])
+        # Keep the engine's own counter, so an update does not force a restart of unchanged tasks.
+        template["ForceUpdate"] = current["Spec"]["TaskTemplate"].get("ForceUpdate", 0)
+        self.api.update_service(
+            current["ID"], current["Version"]["Index"], task_template=template, name=spec["Name"],
+            labels=spec.get("Labels") or {}, mode=spec.get("Mode"), update_config=spec.get("UpdateConfig") or {},
+            endpoint_spec=spec.get("EndpointSpec") or {}, rollback_config=spec.get("RollbackConfig") or {},
+            fetch_current_spec=False,
+        )
+
+    def rollback(self, current):
+        # The SDK on Debian 12 (5.0.3) has no rollback flag; this is the request `docker service rollback` makes.
+        url = self.api._url("/services/{0}/update", current["ID"])
+        response = self.api._post_json(url, data=current["Spec"],
+                                       params={"version": current["Version"]["Index"], "rollback": "previous"})
+        self.api._raise_for_status(response)
+
+    # -- following a rollout -------------------------------------------------------------------------
+    def follow(self, since, mode, expect_rollout):
+        """Wait until the rollout ends; returns (rollout, running 'n/m', failure lines)."""
+        deadline = time.monotonic() + self.p["wait_timeout"]
+        names = self.node_names()
+        rollout = "timeout"
+        while True:
+            svc = self.current()
+            status = (svc or {}).get("UpdateStatus") or {}
+            tasks = self.tasks()
+            eligible = sum(1 for n in self.api.nodes() if n.get("Status", {}).get("State") == "ready"
+                           and n.get("Spec", {}).get("Availability") == "active")
+            running, wanted = convergence(tasks, svc["Spec"]["Mode"] if svc else mode, eligible)
+            fresh = bool(status) and parse_time(status.get("StartedAt", "")) >= since
+            state = status.get("State") if fresh else None
+            if state in ROLLOUT_DONE and (state != "completed" or running >= wanted):
+                rollout = {"completed": "converged", "paused": "paused", "rollback_completed": "rolled_back",
+                           "rollback_paused": "paused"}[state]
+                break
+            if not fresh and not expect_rollout and running >= wanted and self._settled(tasks):
+                rollout = "converged"
+                break
+            if time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        window = [task_summary(t, names) for t in tasks if parse_time(t.get("UpdatedAt", "")) >= since]
+        return rollout, f"{running}/{wanted}", failure_lines(window), status.get("Message", "")
+
+    @staticmethod
+    def _settled(tasks):
+        """No task the service still wants is on its way up (pending, starting, ...)."""
+        return all(t.get("Status", {}).get("State") == "running" for t in tasks if t.get("DesiredState") == "running")
+
+
+def engine_time(client):
+    """The engine's clock now: UpdateStatus and task times come from it, not from this module's host clock."""
+    return parse_time(client.api.info().get("SystemTime", ""))
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            rollback=dict(type="bool", default=False),
+            partial=dict(type="bool", default=False),
+            image=dict(type="str"),
+            resolve_image=dict(type="bool", default=True),
+            mode=dict(type="str", choices=["replicated", "global"], default="replicated"),
+            replicas=dict(type="int"),
+            command=dict(type="list", elements="str"),
+            args=dict(type="list", elements="str"),
+            env=dict(type="dict"),
+            hostname=dict(type="str"),
+            user=dict(type="str"),
+            workdir=dict(type="str"),
+            labels=dict(type="dict"),
+            container_labels=dict(type="dict"),
+            networks=dict(type="list", elements="str"),
+            publish=dict(type="list", elements="dict"),
+            endpoint_mode=dict(type="str", choices=["vip", "dnsrr"], default="vip"),
+            constraints=dict(type="list", elements="str"),
+            placement_preferences=dict(type="list", elements="dict"),
+            max_replicas_per_node=dict(type="int"),
+            limits=dict(type="dict"),
+            reservations=dict(type="dict"),
+            healthcheck=dict(type="dict"),
+            restart_policy=dict(type="dict"),
+            update_config=dict(type="dict"),
+            rollback_config=dict(type="dict"),
+            mounts=dict(type="list", elements="dict"),
+            secrets=dict(type="list", elements="dict"),
+            configs=dict(type="list", elements="dict"),
+            stop_grace_period=dict(type="str"),
+            wait=dict(type="bool", default=True),
+            wait_timeout=dict(type="int", default=300),
+            **DOCKER_COMMON_ARGS,
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    client = docker_client(module)
+    service = Service(module, client)
+    started = time.monotonic()
+    try:
+        result = run(module, client, service)
+    except SpecError as exc:
+        module.fail_json(msg=f"service {p['name']}: {exc}")
+    except errors.APIError as exc:
+        module.fail_json(msg=f"service {p['name']}: the engine refused: {api_error_text(exc)}")
+    result["seconds"] = round(time.monotonic() - started, 1)
+    if result.get("failed"):
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+def run(module, client, service):
+    p = module.params
+    current = service.current()
+    base = dict(changed=False, action="unchanged", rollout="none", changes=[], failed_tasks=[])
+
+    if p["state"] == "absent":
+        if current is None:
+            return dict(base, action="absent")
+        if not module.check_mode:
+            client.api.remove_service(current["ID"])
+        return dict(base, changed=True, action="removed")
+
+    if p["rollback"]:
+        if current is None:
+            module.fail_json(msg=f"service {p['name']} does not exist; nothing to roll back")
+        if not current.get("PreviousSpec"):
+            module.fail_json(msg=f"service {p['name']} has no previous spec to roll back to")
+        previous_image = current["PreviousSpec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+        result = dict(base, changed=True, action="rolled_back", image=previous_image)
+        if module.check_mode:
+            return result
+        since = engine_time(client)
+        service.rollback(current)
+        rollout, running, failures, message = service.follow(since, current["Spec"]["Mode"], True)
+        result.update(rollout=rollout, running=running, failed_tasks=failures)
+        if rollout != "rolled_back":
+            result.update(failed=True, msg=f"rollback of {p['name']} did not complete: {rollout} ({message}); "
+                                           f"{running} tasks running")
+        return result
+
+    if p["partial"]:
+        if current is None:
+            module.fail_json(msg=f"service {p['name']} does not exist; deploy it before scaling or updating its image")
+        image_ref = service.resolve_image(p["image"]) if p["image"] else None
+        if image_ref and same_image(image_ref, current["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]):
+            image_ref = None
+        replicas = p["replicas"]
+        if replicas is not None and current["Spec"]["Mode"].get("Replicated", {}).get("Replicas") == replicas:
+            replicas = None
+        desired = merge_partial(current["Spec"], image_ref, replicas)
+    else:
+        if not p["image"]:
+            module.fail_json(msg=f"service {p['name']}: image is required")
+        image_ref = service.resolve_image(p["image"])
+        params = dict(p, replicas=p["replicas"] if p["replicas"] is not None else 1)
+        desired = build_spec(params, image_ref, service.network_ids(create=not module.check_mode),
+                             service.named_ids("secrets"), service.named_ids("configs"))
+
+    if current is None:
+        action, changes = "created", ["(new service)"]
+    else:
+        changes = spec_differences(desired, current["Spec"])
+        image_path = "TaskTemplate.ContainerSpec.Image"
+        if image_path in changes and same_image(desired["TaskTemplate"]["ContainerSpec"]["Image"],
+                                                current["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]):
+            changes.remove(image_path)
+        action = "updated" if changes else "unchanged"
+    result = dict(base, changed=bool(changes), action=action, changes=changes,
+                  image=desired["TaskTemplate"]["ContainerSpec"]["Image"])
+    if module._diff:
+        result["diff"] = dict(before=_view(current["Spec"] if current else {}), after=_view(desired),
+                              before_header=p["name"], after_header=p["name"])
+    if not changes or module.check_mode:
+        return result
+
+    since = engine_time(client)
+    if current is not None and set(current["Spec"].get("Mode", {})) != set(desired["Mode"]):
+        # Swarm cannot switch a service between replicated and global: it is made again.
+        client.api.remove_service(current["ID"])
+        _wait_gone(client, current["ID"])
+        result["action"] = action = "recreated"
+        current = None
+    if current is None:
+        service.create(desired)
+    else:
+        service.update(current, desired)
+    if not p["wait"]:
+        return result
+    # A change to the task template rolls tasks out; a change elsewhere (replicas, labels) does not.
+    expect_rollout = current is not None and any(c.startswith("TaskTemplate") for c in changes)
+    rollout, running, failures, message = service.follow(since, desired["Mode"], expect_rollout)
+    result.update(rollout=rollout, running=running, failed_tasks=failures)
+    if rollout != "converged":
+        now_image = (service.current() or {}).get("Spec", {}).get("TaskTemplate", {}).get("ContainerSpec", {}).get("Image", "")
+        what = {"rolled_back": f"rolled back; the service runs {now_image.split('@')[0]} again",
+                "paused": "paused; fix the cause and run again, or roll back (swarmctl rollback)",
+                "timeout": f"did not finish within {p['wait_timeout']}s"}[rollout]
+        detail = f" {len(failures)} task failure(s): " + "; ".join(failures[:5]) if failures else ""
+        verb = {"created": "creating", "updated": "updating", "recreated": "recreating"}.get(action, action)
+        result.update(failed=True, msg=f"{verb} {p['name']} to {p['image'] or 'its new spec'}: the rollout "
+                                       f"{what}. {message}.{detail} ({running} tasks running)")
+    return result
+
+
+def _wait_gone(client, service_id, timeout=60):
+    """Until the removed service's tasks are gone (a new one may need their host ports)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if not client.api.tasks(filters={"service": service_id}):
+                return
+        except errors.NotFound:
+            return
+        except errors.APIError as exc:
+            if "not found" in api_error_text(exc):
+                return
+            raise
+        time.sleep(0.5)
+
+
+def _view(spec):
+    """The parts of a spec worth reading in a diff."""
+    if not spec:
+        return {}
+    template = spec.get("TaskTemplate", {})
+    return {
+        "image": template.get("ContainerSpec", {}).get("Image"),
+        "mode": spec.get("Mode"),
+        "env": template.get("ContainerSpec", {}).get("Env"),
+        "placement": template.get("Placement"),
+        "resources": template.get("Resources"),
+        "healthcheck": template.get("ContainerSpec", {}).get("Healthcheck"),
+        "update_config": spec.get("UpdateConfig"),
+        "rollback_config": spec.get("RollbackConfig"),
+        "endpoint": spec.get("EndpointSpec"),
+        "networks": template.get("Networks"),
+    }
+
+
+if __name__ == "__main__":
+    main()
