@@ -142,6 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
                            "specs changes. Waits until the tasks run.")
     scale.add_argument("assignments", nargs="+", metavar="SERVICE=REPLICAS")
     scale.set_defaults(playbook="scale.yml")
+
+    status = sub.add_parser("status", parents=[common, _playbook_options()],
+                            help="nodes, services and the reconciler's last actions (playbooks/status.yml)",
+                            description="Ask the managers for the swarm's nodes (role, availability, state, leader), "
+                            "its services (replicas running/wanted, image, update state) and the reconciler's "
+                            "recent actions. Reads only. Exit code 1 when no manager answers.")
+    status.set_defaults(playbook="status.yml", handler="status")
     return parser
 
 
@@ -287,6 +294,26 @@ def _service_vars(args) -> list[str]:
     return [json.dumps(found)] if found else []
 
 
+def _status(run: PlaybookRun, json_mode: bool) -> int:
+    from swarmctl.status import render_status
+
+    result = run_playbook(run, json_mode=False, quiet=True, label="status")
+    answers = [(host, res) for task, host, res in result.results if isinstance(res, dict) and "nodes" in res]
+    if not answers:
+        reasons = result.errors or [f"no manager answered ({result.status}); see {result.artifacts}/stdout"]
+        failed = [res.get("msg") for task, host, res in result.results if isinstance(res, dict) and res.get("msg")]
+        _error("cannot read the cluster's status: " + "; ".join(failed or reasons), json_mode)
+        return EXIT_ERROR
+    host, res = answers[0]
+    status = {"answered_by": host, "nodes": res["nodes"], "services": res["services"],
+              "reconciler": res.get("reconciler", {})}
+    if json_mode:
+        print(json.dumps({"event": "status", **status}), flush=True)
+    else:
+        print(render_status(status))
+    return EXIT_OK
+
+
 def _playbook(args, json_mode: bool) -> int:
     if getattr(args, "destructive", False) and not args.yes:
         raise UsageError(f"`{args.command}` changes the cluster in a way that is not undone by running again; "
@@ -305,6 +332,8 @@ def _playbook(args, json_mode: bool) -> int:
         verbosity=args.verbose,
         tags=args.tags,
     )
+    if getattr(args, "handler", None) == "status":
+        return _status(run, json_mode)
     result = run_playbook(run, json_mode=json_mode, label=args.command)
     return result.rc
 

@@ -122,6 +122,7 @@ class Progress:
         self.task: TaskState | None = None
         self.play: str | None = None
         self.stats = RunStats()
+        self.results: list[tuple[str, str, dict]] = []  # (task, host, result) of every ok result
         self.messages: list[str] = []  # errors Ansible printed outside host results
         self._lock = threading.Lock()
         self._live = False
@@ -207,6 +208,8 @@ class Progress:
         if self.task is None:
             self.task = TaskState(name=data.get("task") or "", play=self.play or "", started=self.clock())
         self.task.results[host] = (status, message)
+        if status in ("ok", "changed"):
+            self.results.append((self.task.name, host, res))
         detail = self._details(data, res, status)
         if detail:
             self.task.details.append((host, detail))

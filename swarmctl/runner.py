@@ -86,6 +86,7 @@ class RunResult:
     artifacts: str
     command: str
     errors: list[str]
+    results: list = field(default_factory=list)  # (task, host, result) of ok results
 
     def summary(self) -> dict:
         return {
@@ -110,10 +111,11 @@ def exit_code_for(status: str) -> int:
     }.get(status, EXIT_ERROR)
 
 
-def run_playbook(run: PlaybookRun, json_mode: bool = False, stream=None, label: str | None = None) -> RunResult:
+def run_playbook(run: PlaybookRun, json_mode: bool = False, stream=None, label: str | None = None,
+                 quiet: bool = False) -> RunResult:
     import ansible_runner
 
-    stream = stream or sys.stdout
+    stream = open(os.devnull, "w") if quiet else (stream or sys.stdout)
     if not shutil.which("ansible-playbook", path=run.environment()["PATH"]):
         raise RunnerError(
             "ansible-playbook is not installed next to swarmctl or on PATH; install swarmctl with pip "
@@ -177,6 +179,7 @@ def run_playbook(run: PlaybookRun, json_mode: bool = False, stream=None, label: 
         artifacts=str(artifacts),
         command=command,
         errors=errors,
+        results=progress.results,
     )
     if json_mode:
         progress.emit(outcome.summary())

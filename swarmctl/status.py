@@ -1,0 +1,40 @@
+"""Text rendering of `swarmctl status` (the JSON form is the same data)."""
+
+from __future__ import annotations
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)] if rows else [len(h) for h in headers]
+    fmt = "  " + "  ".join(f"{{:<{w}}}" for w in widths)
+    return [fmt.format(*headers).rstrip()] + [fmt.format(*[str(x) for x in row]).rstrip() for row in rows]
+
+
+def render_status(status: dict) -> str:
+    lines = [f"nodes (answered by {status['answered_by']})"]
+    node_rows = []
+    for node in status["nodes"]:
+        manager = "leader" if node.get("leader") else (node.get("reachability") or "-")
+        labels = ",".join(f"{k}={v}" for k, v in sorted((node.get("labels") or {}).items())
+                          if not k.startswith("io.swarmctl.")) or "-"
+        node_rows.append([node["hostname"], node["role"], node["state"], node["availability"], manager,
+                          node.get("addr", ""), labels])
+    lines += _table(["HOST", "ROLE", "STATE", "AVAILABILITY", "MANAGER", "ADDRESS", "LABELS"], node_rows)
+    lines.append("services")
+    service_rows = []
+    for svc in status["services"]:
+        update = svc.get("update_state") or "-"
+        service_rows.append([svc["name"], svc["mode"], f"{svc['running']}/{svc['wanted']}", svc["image"], update,
+                             ",".join(svc.get("ports") or []) or "-"])
+    lines += _table(["NAME", "MODE", "REPLICAS", "IMAGE", "UPDATE", "PORTS"], service_rows) if service_rows \
+        else ["  (none)"]
+    reconciler = status.get("reconciler") or {}
+    lines.append("reconciler")
+    if reconciler.get("error"):
+        lines.append(f"  not answering on this manager ({reconciler['error']})")
+    else:
+        mode = "dry-run" if reconciler.get("dry_run") else "acting"
+        lines.append(f"  leader: {reconciler.get('leader_host', '?')}  mode: {mode}  "
+                     f"last resync: {reconciler.get('last_resync', '?')}")
+        for action in (reconciler.get("actions") or [])[-5:]:
+            lines.append(f"  {action.get('time', '')} {action.get('action', '')}: {action.get('why', '')}")
+    return "\n".join(lines)

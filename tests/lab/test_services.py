@@ -1,0 +1,179 @@
+"""Services online behind the load balancer, rolling updates that wait, and rollbacks, on the lab."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from helpers import swarmctl
+from swarmctl.lab.lab import container_name
+
+pytestmark = pytest.mark.lab
+PORT = 8080
+
+
+def on(lab, host, *argv) -> str:
+    proc = subprocess.run(["docker", "exec", container_name(lab.name, host), *argv], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    assert proc.returncode == 0, proc.stdout
+    return proc.stdout.strip()
+
+
+def get(address: str, timeout: float = 2.0) -> str:
+    with urllib.request.urlopen(f"http://{address}:{PORT}/", timeout=timeout) as response:
+        return response.read().decode().strip()
+
+
+def running_tasks(lab) -> list[dict]:
+    out = on(lab, "base2", "docker", "service", "ps", "web", "--filter", "desired-state=running",
+             "--format", "{{json .}}")
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def service_image(lab) -> str:
+    return on(lab, "base2", "docker", "service", "inspect", "web", "--format",
+              "{{.Spec.TaskTemplate.ContainerSpec.Image}}").split("@")[0]
+
+
+class LoadLoop:
+    """Requests through the balancer, round the nodes, every 50 ms, until stopped."""
+
+    def __init__(self, addresses):
+        self.addresses = addresses
+        self.answers: list[str] = []
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        n = 0
+        while not self._stop.is_set():
+            address = self.addresses[n % len(self.addresses)]
+            n += 1
+            try:
+                self.answers.append(get(address))
+            except OSError as exc:
+                self.failures.append(f"{address}: {exc}")
+            time.sleep(0.05)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(10)
+
+
+def swarm_addresses(result) -> list[str]:
+    return [h["address"] for h in result["hosts"] if h["group"] in ("managers", "workers")]
+
+
+def test_lab_main_job_put_six_replicas_online_spread_over_the_nodes(converged):
+    lab, result, run = converged
+    tasks = running_tasks(lab)
+    assert len(tasks) == 6 and all(t["CurrentState"].startswith("Running") for t in tasks)
+    per_node = {}
+    for t in tasks:
+        per_node[t["Node"]] = per_node.get(t["Node"], 0) + 1
+    assert per_node == {"base2": 2, "base3": 2, "base4": 2}
+    # No IPVS on this kernel: preflight said so, and HAProxy runs on every node.
+    assert "No IPVS in the kernel" in run.stdout
+    edge = on(lab, "base2", "docker", "service", "ls", "--filter", "name=edge-lb", "--format", "{{.Replicas}}")
+    assert edge == "3/3"
+
+
+def test_sixty_requests_through_the_balancer_reach_all_six_replicas(converged):
+    _, result, _ = converged
+    answers = [get(address) for address in swarm_addresses(result) for _ in range(20)]
+    assert len(answers) == 60
+    assert all(a.startswith("web v1 on ") for a in answers), set(answers)
+    assert len(set(answers)) == 6
+
+
+def test_a_second_deploy_changes_nothing_and_restarts_nothing(converged):
+    lab, result, _ = converged
+    before = sorted(t["ID"] for t in running_tasks(lab))
+    run = swarmctl("deploy", "-i", result["inventory"], "--json")
+    assert run.rc == 0 and run.summary()["changed"] == 0, run
+    assert sorted(t["ID"] for t in running_tasks(lab)) == before
+
+
+def test_check_and_diff_mode_predict_a_spec_change_without_making_it(converged):
+    lab, result, _ = converged
+    data = yaml.safe_load(Path(result["inventory"]).read_text())
+    data["all"]["vars"]["swarmctl_services"][0]["replicas"] = 7
+    changed = Path(result["inventory"]).with_name("inventory-7.yml")
+    changed.write_text(yaml.safe_dump(data))
+    run = swarmctl("deploy", "-i", str(changed), "--check", "--diff")
+    assert run.rc == 0, run
+    assert "Replicas: 6" in run.stdout and "Replicas: 7" in run.stdout, "the diff shows the replica change"
+    assert len(running_tasks(lab)) == 6
+
+
+def test_rolling_update_v1_to_v2_keeps_every_request_answered(converged):
+    lab, result, _ = converged
+    with LoadLoop(swarm_addresses(result)) as load:
+        run = swarmctl("update", "web", "--image", "westos.org/web:v2", "-i", result["inventory"], "--json")
+        time.sleep(1)
+    assert run.rc == 0, run
+    assert load.failures == [], load.failures[:5]
+    versions = [a.split()[1] for a in load.answers]
+    assert versions[0] == "v1" and versions[-1] == "v2"
+    assert versions[-20:] == ["v2"] * 20, "once the rollout is done, only v2 answers"
+    assert service_image(lab) == "westos.org/web:v2"
+    events = run.json_lines()
+    (done,) = [e for e in events if e.get("event") == "host_result" and e["task"].startswith("Roll the new image")]
+    assert done["status"] == "changed"
+
+
+def test_explicit_rollback_returns_to_the_previous_spec(converged):
+    lab, result, _ = converged
+    run = swarmctl("rollback", "web", "-i", result["inventory"])
+    assert run.rc == 0, run
+    assert service_image(lab) == "westos.org/web:v1"
+    assert len(running_tasks(lab)) == 6
+
+
+def test_update_to_a_failing_image_rolls_back_fails_the_task_and_keeps_serving(converged):
+    lab, result, _ = converged
+    with LoadLoop(swarm_addresses(result)) as load:
+        run = swarmctl("update", "web", "--image", "westos.org/web:broken", "-i", result["inventory"])
+        time.sleep(1)
+    assert run.rc == 3, run
+    assert "the rollout rolled back; the service runs westos.org/web:v1 again" in run.stdout
+    assert "task failure(s)" in run.stdout and "non-zero exit" in run.stdout
+    assert service_image(lab) == "westos.org/web:v1"
+    assert load.failures == [], load.failures[:5]
+    assert {a.split()[1] for a in load.answers} == {"v1"}
+
+
+def test_scale_changes_the_replica_count_only(converged):
+    lab, result, _ = converged
+    spec_before = json.loads(on(lab, "base2", "docker", "service", "inspect", "web", "--format", "{{json .Spec}}"))
+    run = swarmctl("scale", "web=8", "-i", result["inventory"])
+    assert run.rc == 0, run
+    spec_after = json.loads(on(lab, "base2", "docker", "service", "inspect", "web", "--format", "{{json .Spec}}"))
+    assert spec_after["Mode"]["Replicated"]["Replicas"] == 8 and len(running_tasks(lab)) == 8
+    spec_after["Mode"] = spec_before["Mode"]
+    assert spec_after == spec_before
+    back = swarmctl("deploy", "-i", result["inventory"], "--json")
+    assert back.rc == 0 and len(running_tasks(lab)) == 6, back
+
+
+def test_status_shows_nodes_and_services(converged):
+    _, result, _ = converged
+    text = swarmctl("status", "-i", result["inventory"])
+    assert text.rc == 0, text
+    assert "leader" in text.stdout and "web" in text.stdout and "6/6" in text.stdout
+    data = swarmctl("status", "-i", result["inventory"], "--json").json_lines()[-1]
+    assert {n["hostname"] for n in data["nodes"]} == {"base2", "base3", "base4"}
+    (web,) = [s for s in data["services"] if s["name"] == "web"]
+    assert (web["running"], web["wanted"]) == (6, 6)
