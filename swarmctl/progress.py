@@ -240,8 +240,13 @@ class Progress:
                 if msg:
                     lines += str(msg).splitlines() if isinstance(msg, str) else [json.dumps(msg, default=str)]
             return lines
-        if self.show_diff and status == "changed" and res.get("diff"):
-            return render_diff(res["diff"])
+        if self.show_diff and status == "changed":
+            items = res.get("results") if isinstance(res.get("results"), list) else [res]
+            lines = []
+            for item in items:
+                if isinstance(item, dict) and item.get("changed") and item.get("diff"):
+                    lines += render_diff(item["diff"])
+            return lines
         return []
 
     def _finish_task(self) -> None:

@@ -114,6 +114,15 @@ def swarmctl_rotate(items, index):
     return items[k:] + items[:k]
 
 
+def swarmctl_read_files(paths, dest_dir):
+    """Files on the control machine -> [{path: dest_dir/<name>, content}] for swarmctl_daemon."""
+    out = []
+    for path in sorted(paths or []):
+        with open(path, encoding="utf-8") as handle:
+            out.append({"path": f"{dest_dir}/{os.path.basename(path)}", "content": handle.read(), "mode": "0644"})
+    return out
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -125,4 +134,5 @@ class FilterModule:
             "swarmctl_node_changes": swarmctl_node_changes,
             "swarmctl_host_ports": swarmctl_host_ports,
             "swarmctl_rotate": swarmctl_rotate,
+            "swarmctl_read_files": swarmctl_read_files,
         }

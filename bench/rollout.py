@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Print the wall time of the demo web service's v1 -> v2 rollout through swarmctl, beside the same rollout
+done by `docker service update` on a manager (same service, same update config: 6 replicas, parallelism 2,
+delay 5 s, start-first, healthcheck). Target: swarmctl <= 1.1x the CLI.
+
+Uses a lab of its own (`bench-roll`, 172.25.97.0/24), provisioned by `swarmctl up`, removed at the end.
+Both rollouts start from v1 with every task running; the CLI waits as it does by default (until the service
+converged). Run: .venv/bin/python bench/rollout.py
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from swarmctl.lab.lab import Lab, container_name, docker_client  # noqa: E402
+from swarmctl.lab.topology import LabSpec  # noqa: E402
+
+NAME = "bench-roll"
+
+
+def swarmctl(*args: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "swarmctl", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"swarmctl {' '.join(args)} failed:\n{proc.stdout[-3000:]}")
+
+
+def on_manager(*argv: str) -> str:
+    proc = subprocess.run(["docker", "exec", container_name(NAME, "base2"), *argv], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(argv)} failed: {proc.stdout[-2000:]}")
+    return proc.stdout
+
+
+def timed(fn) -> float:
+    started = time.monotonic()
+    fn()
+    return time.monotonic() - started
+
+
+def main() -> None:
+    os.environ.setdefault("SWARMCTL_HOME", tempfile.mkdtemp(prefix="swarmctl-bench-"))
+    lab = Lab(NAME, client=docker_client(), log=lambda msg: None)
+    lab.down()
+    try:
+        inventory = lab.up(LabSpec(name=NAME, subnet="172.25.97.0/24"))["inventory"]
+        swarmctl("up", "-i", inventory)
+        toolkit = timed(lambda: swarmctl("update", "web", "--image", "westos.org/web:v2", "-i", inventory))
+        swarmctl("update", "web", "--image", "westos.org/web:v1", "-i", inventory)
+        cli = timed(lambda: on_manager("docker", "service", "update", "--quiet", "--with-registry-auth",
+                                       "--image", "westos.org/web:v2", "web"))
+        print(f"rollout v1 -> v2 of 6 replicas, docker service update: {cli:.1f} s")
+        print(f"rollout v1 -> v2 of 6 replicas, swarmctl update (whole run): {toolkit:.1f} s "
+              f"({toolkit / cli:.2f}x the CLI; target <= 1.1x)")
+    finally:
+        lab.down()
+
+
+if __name__ == "__main__":
+    main()

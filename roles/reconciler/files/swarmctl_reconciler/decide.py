@@ -1,0 +1,246 @@
+"""What the reconciler should do about a snapshot of the cluster: pure functions, no engine access.
+
+The rules, each a thing Swarm does not do by itself:
+- quorum: a manager unreachable for longer than the grace period is demoted and removed, when that is safe;
+  then a healthy worker is promoted until the swarm has its desired number of managers. Nothing is done while
+  quorum is lost (no leader could act anyway): that is reported, with what an operator must do.
+- rebalance: after a node returns or joins, a replicated service whose tasks are skewed beyond the threshold
+  over the nodes that may run it is redistributed by a forced rolling update (its own update config), one
+  service at a time, rate-limited; services labelled out are never touched.
+- stuck work: a paused update, or tasks pending past a limit, is reported, and rolled back where the
+  service's policy label says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# The same rules the toolkit's modules apply (plugins/module_utils/swarmctl_swarm.py, shipped alongside).
+from .swarm_rules import JOIN_ADDR_LABEL, demotion_problem, has_quorum
+UPDATING = {"updating", "rollback_started"}
+
+
+@dataclass
+class Action:
+    kind: str  # demote, remove, promote, rebalance, rollback, report
+    target: str  # node hostname or service name
+    why: str
+    target_id: str = ""
+    before: dict = field(default_factory=dict)
+    after: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"action": self.kind, "target": self.target, "why": self.why, "before": self.before,
+                "after": self.after}
+
+
+@dataclass
+class Memory:
+    """What the reconciler remembers between snapshots."""
+
+    unreachable_since: dict = field(default_factory=dict)  # manager node id -> time first seen unreachable
+    lost_manager_addrs: set = field(default_factory=set)  # addresses of managers removed as dead
+    ready_nodes: set | None = None  # node ids ready and active at the last snapshot (None: no snapshot yet)
+    rebalance_pending: set = field(default_factory=set)  # service ids to check after a node came (back)
+    last_rebalance_at: float = -1e18
+    rebalancing: str = ""  # service id whose forced update is running
+    reported: set = field(default_factory=set)  # report keys already said
+    rolled_back: set = field(default_factory=set)  # (service id, update started) already rolled back
+
+
+def observe(snapshot: dict, memory: Memory) -> None:
+    """What a standing-by manager keeps track of, so it can act at once when it becomes the leader."""
+    for node in snapshot["nodes"]:
+        if node["role"] == "manager":
+            if node["reachability"] == "reachable":
+                memory.unreachable_since.pop(node["id"], None)
+            else:
+                memory.unreachable_since.setdefault(node["id"], snapshot["now"])
+    memory.ready_nodes = {n["id"] for n in snapshot["nodes"] if n["state"] == "ready" and n["availability"] == "active"}
+
+
+def decide(snapshot: dict, memory: Memory, config) -> list[Action]:
+    """Actions for this snapshot. Updates memory as a side effect (timers, triggers, what was reported)."""
+    nodes, services, tasks, now = snapshot["nodes"], snapshot["services"], snapshot["tasks"], snapshot["now"]
+    actions: list[Action] = []
+    actions += quorum_actions(nodes, tasks, now, memory, config)
+    if any(a.kind in ("demote", "remove", "promote") for a in actions):
+        return actions  # membership first; look at the rest on the next pass, against the new membership
+    if any(a.kind == "report" and a.target == "quorum" for a in actions):
+        return actions
+    actions += stuck_actions(services, tasks, now, memory, config)
+    actions += rebalance_actions(nodes, services, tasks, now, memory, config)
+    return actions
+
+
+def _report(memory: Memory, key: str, target: str, why: str) -> list[Action]:
+    if key in memory.reported:
+        return []
+    memory.reported.add(key)
+    return [Action("report", target, why)]
+
+
+def quorum_actions(nodes, tasks, now, memory: Memory, config) -> list[Action]:
+    managers = [n for n in nodes if n["role"] == "manager"]
+    reachable = [m for m in managers if m["reachability"] == "reachable"]
+    unreachable = [m for m in managers if m["reachability"] != "reachable"]
+    for m in reachable:
+        memory.unreachable_since.pop(m["id"], None)
+    if not has_quorum(len(reachable), len(managers)):
+        return _report(memory, f"quorum-lost:{len(reachable)}/{len(managers)}", "quorum",
+                       f"quorum lost: {len(reachable)} of {len(managers)} managers reachable. Nothing can be changed "
+                       "until a majority is back. Bring managers back, or on a surviving manager run "
+                       "`docker swarm init --force-new-cluster --advertise-addr <its address>` and then `swarmctl up`.")
+    memory.reported = {k for k in memory.reported if not k.startswith("quorum-lost:")}
+
+    for m in unreachable:
+        since = memory.unreachable_since.setdefault(m["id"], now)
+        waited = now - since
+        if waited < config.manager_grace_seconds:
+            continue
+        problem = demotion_problem(nodes, m["id"])
+        if problem:
+            return _report(memory, f"cannot-remove:{m['id']}", m["hostname"],
+                           f"{m['hostname']} has been unreachable for {waited:.0f}s but {problem}; left as it is")
+        memory.unreachable_since.pop(m["id"], None)
+        if m.get("manager_addr"):
+            memory.lost_manager_addrs.add(m["manager_addr"])
+        why = f"manager unreachable for {waited:.0f}s (grace {config.manager_grace_seconds:.0f}s)"
+        before = {"role": "manager", "reachability": m["reachability"], "state": m["state"]}
+        return [Action("demote", m["hostname"], why, m["id"], before, {"role": "worker"}),
+                Action("remove", m["hostname"], why, m["id"], {"role": "worker"}, {"in_swarm": False})]
+
+    if unreachable:
+        return []  # still within the grace period: no promotion yet, so a short outage causes no churn
+    if len(reachable) >= config.desired_managers:
+        return []
+    candidates = promotion_candidates(nodes, tasks, memory)
+    if not candidates:
+        return _report(memory, f"no-candidate:{len(reachable)}", "quorum",
+                       f"{len(reachable)} manager(s) of {config.desired_managers} wanted, and no ready, active worker "
+                       "can be promoted (workers that joined through a lost manager cannot)")
+    best = candidates[0]
+    return [Action("promote", best["hostname"],
+                   f"{len(reachable)} manager(s) of {config.desired_managers} wanted; {best['hostname']} is the "
+                   "healthiest active worker", best["id"], {"role": "worker"}, {"role": "manager"})]
+
+
+def promotion_candidates(nodes, tasks, memory: Memory) -> list[dict]:
+    """Ready, active workers, fewest running tasks first; never one that joined through a lost manager (its
+    engine would dial that manager again when promoted, and fail)."""
+    load = {}
+    for t in tasks:
+        if t["state"] == "running":
+            load[t["node_id"]] = load.get(t["node_id"], 0) + 1
+    workers = [n for n in nodes if n["role"] == "worker" and n["state"] == "ready" and n["availability"] == "active"
+               and n["labels"].get(JOIN_ADDR_LABEL, "") not in memory.lost_manager_addrs]
+    return sorted(workers, key=lambda n: (load.get(n["id"], 0), n["hostname"]))
+
+
+def eligible(node: dict, constraints: list[str]) -> bool | None:
+    """Whether a node may run a service's tasks by its constraints; None when a constraint is not understood."""
+    if node["state"] != "ready" or node["availability"] != "active":
+        return False
+    for constraint in constraints or []:
+        op = "!=" if "!=" in constraint else "==" if "==" in constraint else None
+        if op is None:
+            return None
+        key, value = (part.strip() for part in constraint.split(op, 1))
+        if key == "node.role":
+            have = node["role"]
+        elif key == "node.hostname":
+            have = node["hostname"]
+        elif key == "node.id":
+            have = node["id"]
+        elif key.startswith("node.labels."):
+            have = node["labels"].get(key[len("node.labels."):])
+        else:
+            return None
+        if (have == value) != (op == "=="):
+            return False
+    return True
+
+
+def skew(service: dict, nodes: list[dict], tasks: list[dict]) -> tuple[int, dict] | None:
+    """(max - min running tasks over the nodes that may run the service, counts by hostname); None if unknown."""
+    counts = {}
+    for node in nodes:
+        ok = eligible(node, service["constraints"])
+        if ok is None:
+            return None
+        if ok:
+            counts[node["hostname"]] = 0
+    if not counts:
+        return None
+    names = {n["id"]: n["hostname"] for n in nodes}
+    for t in tasks:
+        if t["service_id"] == service["id"] and t["state"] == "running" and names.get(t["node_id"]) in counts:
+            counts[names[t["node_id"]]] += 1
+    return max(counts.values()) - min(counts.values()), counts
+
+
+def rebalance_actions(nodes, services, tasks, now, memory: Memory, config) -> list[Action]:
+    ready = {n["id"] for n in nodes if n["state"] == "ready" and n["availability"] == "active"}
+    if memory.ready_nodes is not None and ready - memory.ready_nodes:
+        memory.rebalance_pending |= {s["id"] for s in services}  # a node came (back): look at every service
+    memory.ready_nodes = ready
+    by_id = {s["id"]: s for s in services}
+    if memory.rebalancing:
+        current = by_id.get(memory.rebalancing)
+        if current and current["update_state"] in UPDATING:
+            return []  # one service at a time: wait for this one's forced update to finish
+        memory.rebalancing = ""
+    memory.rebalance_pending &= set(by_id)
+    if not memory.rebalance_pending or now - memory.last_rebalance_at < config.rebalance_interval_seconds:
+        return []
+    for service_id in sorted(memory.rebalance_pending, key=lambda i: by_id[i]["name"]):
+        service = by_id[service_id]
+        if (service["mode"] != "replicated" or service["labels"].get(config.rebalance_label, "true") == "false"
+                or service["update_state"] in UPDATING):
+            memory.rebalance_pending.discard(service_id)
+            continue
+        measured = skew(service, nodes, tasks)
+        running = sum(1 for t in tasks if t["service_id"] == service_id and t["state"] == "running")
+        if measured is None or running < service["replicas"]:
+            continue  # not understood, or still converging: look again later
+        spread, counts = measured
+        memory.rebalance_pending.discard(service_id)
+        if spread <= config.rebalance_threshold:
+            continue
+        memory.last_rebalance_at = now
+        memory.rebalancing = service_id
+        return [Action("rebalance", service["name"],
+                       f"tasks per node differ by {spread} (threshold {config.rebalance_threshold}) after a node came "
+                       "back or joined; a forced rolling update spreads them with the service's own update config",
+                       service_id, {"tasks_per_node": counts}, {"spread_over": sorted(counts)})]
+    return []
+
+
+def stuck_actions(services, tasks, now, memory: Memory, config) -> list[Action]:
+    actions = []
+    for service in services:
+        policy = service["labels"].get(config.stuck_policy_label, "report")
+        key = f"{service['id']}:{service['update_started']}"
+        if service["update_state"] in ("paused", "rollback_paused"):
+            why = f"update {service['update_state'].replace('_', ' ')}: {service['update_message'] or 'no message'}"
+            if (policy == "rollback" and service["update_state"] == "paused" and service["has_previous"]
+                    and key not in memory.rolled_back):
+                memory.rolled_back.add(key)
+                actions.append(Action("rollback", service["name"], why + "; the service's policy says roll back",
+                                      service["id"], {"update_state": "paused"}, {"spec": "previous"}))
+            else:
+                actions += _report(memory, f"paused:{key}", service["name"], why)
+        stuck = [t for t in tasks if t["service_id"] == service["id"] and t["state"] == "pending"
+                 and t["desired"] == "running" and now - t["since"] > config.pending_limit_seconds]
+        if stuck:
+            oldest = max(now - t["since"] for t in stuck)
+            why = (f"{len(stuck)} task(s) pending for up to {oldest:.0f}s (limit {config.pending_limit_seconds:.0f}s): "
+                   f"{stuck[0].get('message') or 'no node can take them'}")
+            if (policy == "rollback" and service["has_previous"] and service["update_state"] in UPDATING
+                    and key not in memory.rolled_back):
+                memory.rolled_back.add(key)
+                actions.append(Action("rollback", service["name"], why + "; the service's policy says roll back",
+                                      service["id"], {"pending": len(stuck)}, {"spec": "previous"}))
+            else:
+                actions += _report(memory, f"pending:{service['id']}:{len(stuck) > 0}", service["name"], why)
+    return actions

@@ -1,0 +1,1 @@
+../../../../plugins/module_utils/swarmctl_swarm.py

@@ -1,0 +1,212 @@
+"""The reconciler's decisions, on hand-made cluster snapshots."""
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "roles" / "reconciler" / "files"))
+
+from swarmctl_reconciler import config as cfg  # noqa: E402
+from swarmctl_reconciler.daemon import Reconciler  # noqa: E402
+from swarmctl_reconciler.decide import Memory, decide, eligible, observe, skew  # noqa: E402
+
+CONFIG = cfg.Config(desired_managers=3, manager_grace_seconds=10, rebalance_threshold=1,
+                    rebalance_interval_seconds=0)
+ONE_MANAGER = cfg.Config(desired_managers=1, rebalance_threshold=1, rebalance_interval_seconds=0)
+
+
+def node(hostname, role="worker", state="ready", reach="reachable", availability="active", labels=None, leader=False):
+    return {"id": f"id-{hostname}", "hostname": hostname, "role": role, "state": state, "availability": availability,
+            "reachability": reach if role == "manager" else "", "labels": labels or {}, "leader": leader,
+            "manager_addr": f"{hostname}:2377" if role == "manager" else ""}
+
+
+def service(name="web", replicas=6, labels=None, constraints=None, update_state="", has_previous=True, mode="replicated"):
+    return {"id": f"svc-{name}", "name": name, "mode": mode, "replicas": replicas, "labels": labels or {},
+            "constraints": constraints or [], "update_state": update_state, "update_message": "",
+            "update_started": "t0", "has_previous": has_previous}
+
+
+def task(node_name, service_name="web", state="running", since=0.0):
+    return {"id": f"t-{node_name}-{state}-{since}", "service_id": f"svc-{service_name}", "node_id": f"id-{node_name}",
+            "state": state, "desired": "running", "since": since, "message": "no suitable node"}
+
+
+def ha(leader_state="ready", leader_reach="reachable"):
+    return [node("base2", "manager", leader_state, leader_reach), node("base3", "manager", leader=True),
+            node("base4", "manager"), node("base5"), node("base6")]
+
+
+def snap(nodes, services=(), tasks=(), now=100.0):
+    return {"nodes": list(nodes), "services": list(services), "tasks": list(tasks), "now": now}
+
+
+def kinds(actions):
+    return [(a.kind, a.target) for a in actions]
+
+
+def test_healthy_cluster_needs_nothing():
+    assert decide(snap(ha()), Memory(), CONFIG) == []
+
+
+def test_dead_manager_is_removed_after_the_grace_period_then_a_worker_is_promoted():
+    memory = Memory()
+    nodes = ha("down", "unreachable")
+    assert decide(snap(nodes, now=100), memory, CONFIG) == []  # grace starts
+    assert decide(snap(nodes, now=105), memory, CONFIG) == []  # still within the grace period
+    actions = decide(snap(nodes, now=111), memory, CONFIG)
+    assert kinds(actions) == [("demote", "base2"), ("remove", "base2")]
+    assert "unreachable for 11s" in actions[0].why
+    # Next pass: base2 is gone, two managers of three wanted: the less loaded worker is promoted.
+    after = [n for n in nodes if n["hostname"] != "base2"]
+    actions = decide(snap(after, tasks=[task("base5"), task("base5")], now=112), memory, CONFIG)
+    assert kinds(actions) == [("promote", "base6")]
+
+
+def test_a_short_outage_causes_no_churn():
+    memory = Memory()
+    decide(snap(ha("down", "unreachable"), now=100), memory, CONFIG)
+    assert decide(snap(ha(), now=105), memory, CONFIG) == []
+    assert decide(snap(ha("down", "unreachable"), now=112), memory, CONFIG) == []  # the clock started again
+
+
+def test_nothing_is_done_while_quorum_is_lost_and_it_is_said_once():
+    memory = Memory()
+    nodes = [node("base2", "manager", "down", "unreachable"), node("base3", "manager", "down", "unreachable"),
+             node("base4", "manager", leader=True), node("base5")]
+    first = decide(snap(nodes, now=1000), memory, CONFIG)
+    assert kinds(first) == [("report", "quorum")] and "--force-new-cluster" in first[0].why
+    assert decide(snap(nodes, now=2000), memory, CONFIG) == []
+
+
+def test_workers_that_joined_through_a_lost_manager_are_not_promoted():
+    memory = Memory(lost_manager_addrs={"base2:2377"})
+    nodes = [node("base3", "manager", leader=True), node("base4", "manager"),
+             node("base5", labels={"io.swarmctl.join-addr": "base2:2377"}),
+             node("base6", labels={"io.swarmctl.join-addr": "base3:2377"}), node("base7", availability="drain")]
+    assert kinds(decide(snap(nodes), memory, CONFIG)) == [("promote", "base6")]
+    nodes[3]["state"] = "down"
+    actions = decide(snap(nodes), memory, CONFIG)
+    assert kinds(actions) == [("report", "quorum")] and "no ready, active worker" in actions[0].why
+
+
+def test_a_manager_is_not_removed_when_that_would_lose_quorum():
+    nodes = [node("base2", "manager", "down", "unreachable"), node("base3", "manager", leader=True),
+             node("base4", "manager", "down", "unreachable"), node("base5", "manager"), node("base6", "manager")]
+    memory = Memory(unreachable_since={"id-base2": 0, "id-base4": 0})
+    actions = decide(snap(nodes, now=100), memory, CONFIG)
+    # Five managers, two down: removing one leaves 3 reachable of 4 - safe, one at a time.
+    assert kinds(actions) == [("demote", "base2"), ("remove", "base2")]
+
+
+def test_rebalance_after_a_node_returns_one_service_at_a_time():
+    memory = Memory()
+    nodes = [node("base2", "manager", leader=True), node("base3"), node("base4", state="down")]
+    skewed = [task("base2")] * 3 + [task("base3")] * 3
+    assert decide(snap(nodes, [service()], skewed), memory, ONE_MANAGER) == []  # first look: nothing came back yet
+    nodes[2]["state"] = "ready"
+    actions = decide(snap(nodes, [service(), service("api", replicas=2)], skewed, now=200), memory, ONE_MANAGER)
+    assert kinds(actions) == [("rebalance", "web")]
+    assert actions[0].before == {"tasks_per_node": {"base2": 3, "base3": 3, "base4": 0}}
+    # While web's forced update runs, nothing else is rebalanced.
+    updating = service(update_state="updating")
+    assert decide(snap(nodes, [updating], skewed, now=201), memory, ONE_MANAGER) == []
+
+
+def test_balanced_opted_out_global_and_constrained_services_are_left_alone():
+    memory = Memory(ready_nodes=set())
+    nodes = [node("base2", "manager"), node("base3"), node("base4")]
+    balanced = [task("base2"), task("base2"), task("base3"), task("base3"), task("base4"), task("base4")]
+    services = [service(), service("opted", labels={"io.swarmctl.rebalance": "false"}),
+                service("glob", mode="global")]
+    tasks = balanced + [task("base2", "opted")] * 4
+    assert decide(snap(nodes, services, tasks), memory, ONE_MANAGER) == []
+    assert eligible(nodes[0], ["node.role==worker"]) is False
+    assert eligible(nodes[1], ["node.role==worker", "node.labels.zone!=b"]) is True
+    assert eligible(nodes[1], ["engine.labels.x==y"]) is None
+    spread, counts = skew(service(constraints=["node.role==worker"]), nodes, [task("base3")] * 2)
+    assert counts == {"base3": 2, "base4": 0} and spread == 2
+
+
+def test_paused_update_is_reported_or_rolled_back_by_policy():
+    memory = Memory()
+    paused = service(update_state="paused")
+    assert kinds(decide(snap(ha(), [paused]), memory, CONFIG)) == [("report", "web")]
+    assert decide(snap(ha(), [paused]), memory, CONFIG) == []  # said once
+    policy = service(update_state="paused", labels={"io.swarmctl.stuck-policy": "rollback"})
+    assert kinds(decide(snap(ha(), [policy]), Memory(), CONFIG)) == [("rollback", "web")]
+
+
+def test_tasks_pending_past_the_limit_are_reported():
+    memory = Memory()
+    pending = [task("base5", state="pending", since=0.0)]
+    actions = decide(snap(ha(), [service()], pending, now=500.0), memory, CONFIG)
+    assert kinds(actions) == [("report", "web")] and "pending for up to 500s" in actions[0].why
+
+
+def test_standby_keeps_the_grace_clock():
+    memory = Memory()
+    observe(snap(ha("down", "unreachable"), now=100), memory)
+    assert kinds(decide(snap(ha("down", "unreachable"), now=111), memory, CONFIG))[:1] == [("demote", "base2")]
+
+
+def test_config_is_checked_with_clear_messages(tmp_path):
+    assert cfg.parse({"desired_managers": 3, "dry_run": True}).dry_run is True
+    with pytest.raises(cfg.ConfigError, match="unknown setting"):
+        cfg.parse({"desired_manager": 3})
+    with pytest.raises(cfg.ConfigError, match="desired_managers must be an integer of at least 1"):
+        cfg.parse({"desired_managers": 0})
+    with pytest.raises(cfg.ConfigError, match="dry_run must be true or false"):
+        cfg.parse({"dry_run": "yes"})
+    bad = tmp_path / "c.json"
+    bad.write_text("{not json")
+    with pytest.raises(cfg.ConfigError, match="not valid JSON"):
+        cfg.load(str(bad))
+
+
+class FakeEngine:
+    def __init__(self, snapshots, leader=True):
+        self.snapshots = list(snapshots)
+        self.leader = leader
+        self.calls = []
+
+    def whoami(self):
+        return "id-base3", self.leader, "base3"
+
+    def snapshot(self):
+        return self.snapshots.pop(0)
+
+    def demote(self, node_id):
+        self.calls.append(("demote", node_id))
+
+    def remove(self, node_id):
+        self.calls.append(("remove", node_id))
+
+    def promote(self, node_id, timeout):
+        self.calls.append(("promote", node_id))
+        return True
+
+
+def test_dry_run_logs_what_it_would_do_and_changes_nothing():
+    out = io.StringIO()
+    engine = FakeEngine([snap(ha("down", "unreachable"), now=100), snap(ha("down", "unreachable"), now=111)])
+    reconciler = Reconciler(cfg.Config(manager_grace_seconds=10, dry_run=True), engine, out)
+    reconciler.cycle()
+    reconciler.cycle()
+    assert engine.calls == []
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    acted = [line for line in lines if line.get("event") == "action"]
+    assert [(a["action"], a["result"]) for a in acted] == [("demote", "would do"), ("remove", "would do")]
+    assert all({"target", "why", "before", "after"} <= set(a) for a in acted)
+    assert reconciler.status()["actions"][0]["action"] == "demote"
+
+
+def test_only_the_leader_acts():
+    engine = FakeEngine([snap(ha("down", "unreachable"), now=100), snap(ha("down", "unreachable"), now=111)],
+                        leader=False)
+    reconciler = Reconciler(cfg.Config(manager_grace_seconds=10), engine, io.StringIO())
+    assert reconciler.cycle() == [] and reconciler.cycle() == []
+    assert engine.calls == []
