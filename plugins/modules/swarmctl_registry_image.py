@@ -106,6 +106,7 @@ images:
 import json
 import os
 import tarfile
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
@@ -188,6 +189,11 @@ def main():
     missing = []
     loaded = set()
     try:
+        # Ask the registry about every tag at once; most runs only need these answers.
+        targets = [f"{(module.params['registry'] + '/') if module.params['registry'] else ''}{i['name']}:{i['tag']}"
+                   for i in module.params["images"]]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            digests = dict(zip(targets, pool.map(lambda t: remote_digest(client, t), targets)))
         for given in module.params["images"]:
             spec = dict(given)
             if module.params["registry"]:
@@ -199,7 +205,7 @@ def main():
                 if given["archive"] not in missing:
                     missing.append(given["archive"])
                 continue
-            results.append(put_image(module, client, spec, loaded))
+            results.append(put_image(module, client, spec, loaded, digests))
     except ImageError as exc:
         module.fail_json(msg=str(exc), images=results)
     except errors.APIError as exc:
@@ -214,7 +220,7 @@ def main():
     module.exit_json(**result)
 
 
-def put_image(module, client, spec, loaded):
+def put_image(module, client, spec, loaded, digests):
     if not spec["archive"] and not spec["source"]:
         raise ImageError(f"{spec['name']}:{spec['tag']}: give an archive or a source image")
     target = f"{spec['name']}:{spec['tag']}"
@@ -251,7 +257,7 @@ def put_image(module, client, spec, loaded):
 
     before = digest = None
     if module.params["push"]:
-        before = digest = remote_digest(client, target)
+        before = digest = digests[target] if target in digests else remote_digest(client, target)
         here = image is not None and before and f"{spec['name']}@{before}" in image.attrs.get("RepoDigests", [])
         if not here:
             if module.check_mode:

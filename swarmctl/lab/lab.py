@@ -307,6 +307,10 @@ class Lab:
                     ),
                     "ansible_control_path_dir": str(self.control_path_dir),
                     "swarmctl_lab_name": self.name,
+                    # The lab's own failover pace: a manager gone for 5 s is replaced.
+                    "reconciler_manager_grace_seconds": 5,
+                    "reconciler_resync_seconds": 3,
+                    "reconciler_rebalance_interval_seconds": 5,
                     **({"registry_images": demo_images, "swarmctl_services": [recipes.DEMO_SERVICE]}
                        if demo_images else {}),
                     **({} if spec.registry else {"swarmctl_registry_enabled": False}),
