@@ -4,6 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The dashboard's test drives Debian's Chromium headless.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    echo "[test] installing chromium and chromium-driver from Debian (for the dashboard test)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null \
+        || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+             --no-install-recommends chromium chromium-driver >/dev/null; }
+fi
 VENV=${SWARMCTL_VENV:-.venv}
 export PATH="$PWD/$VENV/bin:$PATH"
 exec "$VENV/bin/pytest" -q --durations=15 "$@" tests

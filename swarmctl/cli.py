@@ -149,6 +149,18 @@ def build_parser() -> argparse.ArgumentParser:
                             "its services (replicas running/wanted, image, update state) and the reconciler's "
                             "recent actions. Reads only. Exit code 1 when no manager answers.")
     status.set_defaults(playbook="status.yml", handler="status")
+
+    dash = sub.add_parser("dashboard", parents=[common],
+                          help="serve a live web page of the nodes and their tasks",
+                          description="Serve a local web page that draws every node and the tasks on it (service "
+                          "versions in their own colors), the services and the reconciler's actions, updated every "
+                          "second while tasks move. It reads a manager over SSH with the inventory's settings.")
+    dash.add_argument("-i", "--inventory", metavar="INVENTORY", help="inventory (default: the lab's)")
+    dash.add_argument("--lab", default="lab", metavar="NAME", help="lab whose inventory is used without -i")
+    dash.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    dash.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    dash.add_argument("--interval", type=float, default=1.0, help="seconds between reads of the cluster (default 1)")
+    dash.set_defaults(handler="dashboard")
     return parser
 
 
@@ -162,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "lab":
             return _lab(args, json_mode)
+        if args.command == "dashboard":
+            return _dashboard(args, json_mode)
         return _playbook(args, json_mode)
     except UsageError as exc:
         _error(str(exc), json_mode, kind="usage")
@@ -292,6 +306,21 @@ def _service_vars(args) -> list[str]:
     if getattr(args, "image", None):
         found["services_image"] = args.image
     return [json.dumps(found)] if found else []
+
+
+def _dashboard(args, json_mode: bool) -> int:
+    from swarmctl.dashboard.collector import CollectorError
+    from swarmctl.dashboard.server import serve
+
+    try:
+        serve(resolve_inventory(args), args.bind, args.port, args.interval, _log(json_mode))
+    except CollectorError as exc:
+        _error(str(exc), json_mode)
+        return EXIT_ERROR
+    except OSError as exc:
+        _error(f"cannot listen on {args.bind}:{args.port}: {exc}", json_mode)
+        return EXIT_ERROR
+    return EXIT_OK
 
 
 def _status(run: PlaybookRun, json_mode: bool) -> int:

@@ -27,7 +27,7 @@ def node(hostname, role="worker", state="ready", reach="reachable", availability
 def service(name="web", replicas=6, labels=None, constraints=None, update_state="", has_previous=True, mode="replicated"):
     return {"id": f"svc-{name}", "name": name, "mode": mode, "replicas": replicas, "labels": labels or {},
             "constraints": constraints or [], "update_state": update_state, "update_message": "",
-            "update_started": "t0", "has_previous": has_previous}
+            "update_started": "t0", "has_previous": has_previous, "update_order": "start-first"}
 
 
 def task(node_name, service_name="web", state="running", since=0.0):
@@ -111,9 +111,12 @@ def test_rebalance_after_a_node_returns_one_service_at_a_time():
     actions = decide(snap(nodes, [service(), service("api", replicas=2)], skewed, now=200), memory, ONE_MANAGER)
     assert kinds(actions) == [("rebalance", "web")]
     assert actions[0].before == {"tasks_per_node": {"base2": 3, "base3": 3, "base4": 0}}
-    # While web's forced update runs, nothing else is rebalanced.
-    updating = service(update_state="updating")
+    # While web's forced update runs, nothing else is rebalanced; when it is done, its order comes back.
+    updating = dict(service(update_state="updating"), update_order="start-first")
     assert decide(snap(nodes, [updating], skewed, now=201), memory, ONE_MANAGER) == []
+    done = dict(service(update_state="completed"), update_order="stop-first")
+    restore = decide(snap(nodes, [done], skewed, now=202), memory, ONE_MANAGER)
+    assert kinds(restore) == [("restore", "web")] and restore[0].after == {"update_order": "start-first"}
 
 
 def test_balanced_opted_out_global_and_constrained_services_are_left_alone():

@@ -99,6 +99,8 @@ class Reconciler:
                         f"{self.config.promote_timeout_seconds:.0f}s; repair it with `swarmctl up`")
         elif action.kind == "rebalance":
             self.engine.rebalance(action.target_id)
+        elif action.kind == "restore":
+            self.engine.restore_order(action.target_id, action.after["update_order"])
         elif action.kind == "rollback":
             self.engine.rollback(action.target_id)
         return "done"

@@ -44,6 +44,7 @@ class Memory:
     rebalance_pending: set = field(default_factory=set)  # service ids to check after a node came (back)
     last_rebalance_at: float = -1e18
     rebalancing: str = ""  # service id whose forced update is running
+    rebalance_order: str = ""  # that service's own update order, put back when the rebalance is done
     reported: set = field(default_factory=set)  # report keys already said
     rolled_back: set = field(default_factory=set)  # (service id, update started) already rolled back
 
@@ -189,7 +190,11 @@ def rebalance_actions(nodes, services, tasks, now, memory: Memory, config) -> li
         current = by_id.get(memory.rebalancing)
         if current and current["update_state"] in UPDATING:
             return []  # one service at a time: wait for this one's forced update to finish
-        memory.rebalancing = ""
+        done, order = memory.rebalancing, memory.rebalance_order
+        memory.rebalancing = memory.rebalance_order = ""
+        if current and order != "stop-first":
+            return [Action("restore", current["name"], f"rebalance done: the service's own update order ({order}) "
+                           "is back", done, {"update_order": "stop-first"}, {"update_order": order})]
     memory.rebalance_pending &= set(by_id)
     if not memory.rebalance_pending or now - memory.last_rebalance_at < config.rebalance_interval_seconds:
         return []
@@ -209,10 +214,14 @@ def rebalance_actions(nodes, services, tasks, now, memory: Memory, config) -> li
             continue
         memory.last_rebalance_at = now
         memory.rebalancing = service_id
+        memory.rebalance_order = service.get("update_order") or "stop-first"
+        # Start-first keeps each old task counted while its replacement is placed, so the scheduler would
+        # put it back where it was: the forced update runs stop-first (parallelism, delay and failure
+        # action stay the service's own), and the service's order is restored afterwards.
         return [Action("rebalance", service["name"],
                        f"tasks per node differ by {spread} (threshold {config.rebalance_threshold}) after a node came "
-                       "back or joined; a forced rolling update spreads them with the service's own update config",
-                       service_id, {"tasks_per_node": counts}, {"spread_over": sorted(counts)})]
+                       "back or joined; a forced rolling update (stop-first, the service's own parallelism and "
+                       "delay) spreads them", service_id, {"tasks_per_node": counts}, {"spread_over": sorted(counts)})]
     return []
 
 

@@ -58,6 +58,7 @@ class Engine:
                 "update_state": update.get("State", ""),
                 "update_message": update.get("Message", ""),
                 "update_started": update.get("StartedAt", ""),
+                "update_order": (spec.get("UpdateConfig") or {}).get("Order", "stop-first"),
                 "has_previous": bool(svc.get("PreviousSpec")),
             })
         tasks = []
@@ -101,9 +102,25 @@ class Engine:
             time.sleep(1)
         return False
 
+    def _update_service(self, service_id: str, force: bool, order: str) -> None:
+        svc = self.api.inspect_service(service_id)
+        spec = svc["Spec"]
+        template = dict(spec["TaskTemplate"])
+        if force:
+            template["ForceUpdate"] = template.get("ForceUpdate", 0) + 1
+        update_config = dict(spec.get("UpdateConfig") or {}, Order=order)
+        self.api.update_service(service_id, svc["Version"]["Index"], task_template=template, name=spec["Name"],
+                                labels=spec.get("Labels") or {}, mode=spec.get("Mode"), update_config=update_config,
+                                endpoint_spec=spec.get("EndpointSpec") or {},
+                                rollback_config=spec.get("RollbackConfig") or {}, fetch_current_spec=False)
+
     def rebalance(self, service_id: str) -> None:
-        """A forced rolling update: every task replaced, by the service's own update config."""
-        self.client.services.get(service_id).force_update()
+        """A forced rolling update, stop-first (see decide.rebalance_actions), every task replaced."""
+        self._update_service(service_id, force=True, order="stop-first")
+
+    def restore_order(self, service_id: str, order: str) -> None:
+        """Put the service's own update order back (no task is restarted)."""
+        self._update_service(service_id, force=False, order=order)
 
     def rollback(self, service_id: str) -> None:
         # The SDK on Debian 12 (5.0.3) has no rollback flag; this is the request `docker service rollback` makes.

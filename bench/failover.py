@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Print the reconciler's repair times on an HA lab (3 managers, 2 workers, the demo web service), with the
+lab's default grace period (5 s):
+
+    seconds from stopping the leader's host to 3 healthy managers again (a worker promoted),
+    seconds from a worker's return to a balanced spread of the web service's tasks.
+
+Targets: <= 30 s each. Uses a lab of its own (`bench-fail`, 172.25.98.0/24), removed at the end.
+Run: .venv/bin/python bench/failover.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from swarmctl.lab.lab import Lab, container_name, docker_client  # noqa: E402
+from swarmctl.lab.topology import LabSpec  # noqa: E402
+
+NAME = "bench-fail"
+
+
+def on(host: str, *argv: str) -> str:
+    proc = subprocess.run(["docker", "exec", container_name(NAME, host), *argv], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def nodes(via: str) -> dict:
+    out = on(via, "docker", "node", "ls", "--format", "{{json .}}")
+    return {n["Hostname"]: n for n in (json.loads(line) for line in out.splitlines() if line.startswith("{"))}
+
+
+def spread(via: str) -> dict:
+    counts = {}
+    for line in on(via, "docker", "service", "ps", "web", "--filter", "desired-state=running", "--format",
+                   "{{.Node}} {{.CurrentState}}").splitlines():
+        node, state = line.split(" ", 1)
+        if state.startswith("Running"):
+            counts[node] = counts.get(node, 0) + 1
+    return counts
+
+
+def wait(predicate, timeout=300, interval=0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    sys.exit("timed out")
+
+
+def main() -> None:
+    os.environ.setdefault("SWARMCTL_HOME", tempfile.mkdtemp(prefix="swarmctl-bench-"))
+    lab = Lab(NAME, client=docker_client(), log=lambda msg: None)
+    lab.down()
+    try:
+        inventory = lab.up(LabSpec(name=NAME, managers=3, workers=2, subnet="172.25.98.0/24"))["inventory"]
+        proc = subprocess.run([sys.executable, "-m", "swarmctl", "up", "-i", inventory], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if proc.returncode != 0:
+            sys.exit(proc.stdout[-3000:])
+        time.sleep(5)  # the reconcilers' first passes
+
+        leader = next(h for h, n in nodes("base2").items() if n["ManagerStatus"] == "Leader")
+        watcher = next(m for m in ("base2", "base3", "base4") if m != leader)
+        started = time.monotonic()
+        subprocess.run(["docker", "stop", container_name(NAME, leader)], check=True, stdout=subprocess.DEVNULL)
+
+        def healthy():
+            listing = nodes(watcher)
+            good = [h for h, n in listing.items() if n["Status"] == "Ready" and n["ManagerStatus"] in ("Leader", "Reachable")]
+            return leader not in listing and len(good) == 3
+
+        wait(healthy)
+        print(f"leader's host stopped -> 3 healthy managers again: {time.monotonic() - started:.1f} s (target <= 30 s)")
+
+        worker = next(h for h, n in nodes(watcher).items() if not n["ManagerStatus"] and n["Status"] == "Ready")
+        subprocess.run(["docker", "stop", container_name(NAME, worker)], check=True, stdout=subprocess.DEVNULL)
+        wait(lambda: nodes(watcher).get(worker, {}).get("Status") == "Down" and sum(spread(watcher).values()) == 6
+             and worker not in spread(watcher))
+        subprocess.run(["docker", "start", container_name(NAME, worker)], check=True, stdout=subprocess.DEVNULL)
+        wait(lambda: nodes(watcher).get(worker, {}).get("Status") == "Ready", interval=0.2)
+        returned = time.monotonic()
+        eligible = len([h for h, n in nodes(watcher).items() if n["Status"] == "Ready"])
+
+        def balanced():
+            counts = spread(watcher)
+            return (sum(counts.values()) == 6 and len(counts) == min(eligible, 6)
+                    and max(counts.values()) - min(counts.values()) <= 1)
+
+        wait(balanced)
+        print(f"worker back -> balanced spread of web: {time.monotonic() - returned:.1f} s (target <= 30 s)")
+    finally:
+        lab.down()
+
+
+if __name__ == "__main__":
+    main()
