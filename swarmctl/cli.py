@@ -150,6 +150,16 @@ def build_parser() -> argparse.ArgumentParser:
                             "recent actions. Reads only. Exit code 1 when no manager answers.")
     status.set_defaults(playbook="status.yml", handler="status")
 
+    reconcile = sub.add_parser("reconcile", parents=[common, _playbook_options()],
+                               help="one reconciliation pass now (playbooks/reconcile.yml)",
+                               description="The reconciler runs continuously on every manager. `reconcile --once` "
+                               "runs one pass now, with the same rules (replace dead managers, rebalance services, "
+                               "report or roll back stuck updates); only the leader acts. With --dry-run it says "
+                               "what it would do.")
+    reconcile.add_argument("--once", action="store_true", required=True, help="one pass, then exit (required)")
+    reconcile.add_argument("--dry-run", action="store_true", help="say what would be done, change nothing")
+    reconcile.set_defaults(playbook="reconcile.yml")
+
     dash = sub.add_parser("dashboard", parents=[common],
                           help="serve a live web page of the nodes and their tasks",
                           description="Serve a local web page that draws every node and the tasks on it (service "
@@ -161,6 +171,19 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     dash.add_argument("--interval", type=float, default=1.0, help="seconds between reads of the cluster (default 1)")
     dash.set_defaults(handler="dashboard")
+
+    image = sub.add_parser("image", help="build images from Debian packages, for sites with no registry to pull from",
+                           description="Build images on this machine from Debian packages (debootstrap and docker "
+                           "import; needs root and a local Docker engine) and save them as an archive that "
+                           "registry_images pushes into the private registry.")
+    image_sub = image.add_subparsers(dest="image_command", metavar="ACTION")
+    image_sub.required = True
+    build = image_sub.add_parser("build", parents=[common], help="build an image and save it as an archive",
+                                 description="Build NAME (haproxy: the edge load balancer; web: the demo app, "
+                                 "v1, v2 and a broken tag) and write a docker-save archive to --output.")
+    build.add_argument("name", choices=["haproxy", "web"])
+    build.add_argument("--output", default=".", help="directory for the archive (default: here)")
+    build.set_defaults(handler="image")
     return parser
 
 
@@ -176,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             return _lab(args, json_mode)
         if args.command == "dashboard":
             return _dashboard(args, json_mode)
+        if args.command == "image":
+            return _image(args, json_mode)
         return _playbook(args, json_mode)
     except UsageError as exc:
         _error(str(exc), json_mode, kind="usage")
@@ -300,12 +325,35 @@ def _service_vars(args) -> list[str]:
                 raise UsageError(f"scale takes SERVICE=REPLICAS (e.g. web=6), not {item!r}")
             scale[name] = int(count)
         return [json.dumps({"services_scale": scale})]
+    if args.command == "reconcile":
+        return [json.dumps({"reconcile_dry_run": args.dry_run})]
     found = {}
     if getattr(args, "services", None):
         found["services_only"] = args.services
     if getattr(args, "image", None):
         found["services_image"] = args.image
     return [json.dumps(found)] if found else []
+
+
+def _image(args, json_mode: bool) -> int:
+    from swarmctl.lab import images, recipes
+    from swarmctl.lab.lab import docker_client
+
+    wanted = ([("haproxy", recipes.HAPROXY_TAG, recipes.HAPROXY)] if args.name == "haproxy"
+              else [(recipes.DEMO_REPOSITORY, tag, r) for tag, r in recipes.DEMO_IMAGES.items()])
+    client = docker_client()
+    built = [(name, tag, images.ensure_image(client, recipe, log=_log(json_mode))[0]) for name, tag, recipe in wanted]
+    archive = Path(args.output).resolve() / f"{args.name}-{built[0][2].split(':')[-1]}.tar"
+    images.save_archive(client, [ref for _, _, ref in built], archive)
+    entries = [{"name": name, "tag": tag, "archive": str(archive), "source": ref} for name, tag, ref in built]
+    if json_mode:
+        print(json.dumps({"event": "image", "archive": str(archive), "registry_images": entries}), flush=True)
+    else:
+        import yaml
+
+        print(f"wrote {archive}; to push it with the next `swarmctl up`, add to your inventory:")
+        print(yaml.safe_dump({"registry_images": entries}, sort_keys=False).rstrip())
+    return EXIT_OK
 
 
 def _dashboard(args, json_mode: bool) -> int:

@@ -57,8 +57,8 @@ def result_message(res: dict) -> str:
     msg = res.get("msg")
     if msg:
         parts.append(str(msg))
-    if res.get("stderr") and not msg:
-        parts.append(str(res["stderr"]))
+    if res.get("stderr") and (not msg or msg == "non-zero return code"):
+        parts.append("\n".join(str(res["stderr"]).strip().splitlines()[-5:]))
     for item in res.get("results") or []:
         if isinstance(item, dict) and item.get("failed"):
             parts.append(result_message(item))

@@ -105,6 +105,19 @@ def swarmctl_host_ports(ports):
     return [{"published": int(p), "target": int(p), "mode": "host"} for p in ports or []]
 
 
+def swarmctl_join_addrs(addrs, managers, hostvars, port=2377):
+    """The managers a worker may join through: those read before the joins, plus the managers that joined in
+    this run (their results carry their addresses)."""
+    out = list(addrs or [])
+    for host in managers or []:
+        member = hostvars[host].get("swarm_member") or {}
+        if member.get("action") in ("joined", "rejoined") and member.get("node_addr"):
+            addr = f"{member['node_addr']}:{port}"
+            if addr not in out:
+                out.append(addr)
+    return out
+
+
 def swarmctl_rotate(items, index):
     """items rotated left by index (a different first join address per host)."""
     items = list(items or [])
@@ -134,5 +147,6 @@ class FilterModule:
             "swarmctl_node_changes": swarmctl_node_changes,
             "swarmctl_host_ports": swarmctl_host_ports,
             "swarmctl_rotate": swarmctl_rotate,
+            "swarmctl_join_addrs": swarmctl_join_addrs,
             "swarmctl_read_files": swarmctl_read_files,
         }

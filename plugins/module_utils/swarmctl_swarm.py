@@ -98,6 +98,7 @@ def summarize_node(node: dict) -> dict:
         "reachability": manager.get("Reachability", "") if spec.get("Role") == "manager" else "",
         "manager_addr": manager.get("Addr", ""),
         "version": node.get("Version", {}).get("Index"),
+        "updated_at": node.get("UpdatedAt", ""),
     }
 
 

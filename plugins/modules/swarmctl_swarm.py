@@ -143,6 +143,10 @@ join_addr:
   description: The manager the engine joined through (the first of O(remote_addrs)); it dials it again if promoted.
   returned: when it joined
   type: str
+node_addr:
+  description: The address the node uses in the swarm.
+  returned: always
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -190,6 +194,7 @@ def main():
                   cluster_id=after["cluster_id"])
     if action in ("joined", "rejoined"):
         result["join_addr"] = p["remote_addrs"][0]
+    result["node_addr"] = after["node_addr"]
     if module._diff:
         result["diff"] = dict(before={"membership": where, "state": before["state"], "node_id": before["node_id"]},
                               after={"action": action, "state": after["state"] if not module.check_mode else "(predicted)"})

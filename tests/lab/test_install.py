@@ -52,17 +52,28 @@ def test_wheel_carries_the_ansible_content(installed):
         assert (content / path).is_file(), path
 
 
-def test_installed_swarmctl_runs_from_an_empty_directory(installed, shared_lab, tmp_path):
+SUBCOMMANDS = [["lab", "up"], ["lab", "down"], ["lab", "status"], ["up"], ["deploy"], ["update"], ["rollback"],
+               ["scale"], ["add-node"], ["remove-node"], ["status"], ["reconcile"], ["dashboard"], ["image", "build"]]
+
+
+def test_every_subcommand_explains_itself(installed, tmp_path):
+    venv, _ = installed
+    for argv in SUBCOMMANDS:
+        run = _run(venv, *argv, "--help", cwd=tmp_path)
+        assert run.rc == 0 and "usage: swarmctl" in run.stdout and len(run.stdout) > 200, (argv, run)
+
+
+def test_installed_swarmctl_runs_the_main_job_from_an_empty_directory(installed, converged, tmp_path):
     venv, site = installed
-    _, lab = shared_lab
+    _, lab, _ = converged
     package = site / "swarmctl"
     before = _files(package)
-    help_run = _run(venv, "--help", cwd=tmp_path)
-    assert help_run.rc == 0 and "lab" in help_run.stdout
     up = _run(venv, "up", "-i", lab["inventory"], "--json", cwd=tmp_path)
     assert up.rc == 0, up
     summary = up.summary()
-    assert summary["status"] == "successful"
+    assert summary["status"] == "successful" and summary["changed"] == 0
     assert str(package / "content" / "playbooks" / "site.yml") in summary["command"]
+    status = _run(venv, "status", "-i", lab["inventory"], cwd=tmp_path)
+    assert status.rc == 0 and "web" in status.stdout, status
     assert _files(package) == before, "nothing may be written into the installed package"
     assert list(tmp_path.iterdir()) == [], "nothing may be written into the working directory"

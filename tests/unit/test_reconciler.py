@@ -213,3 +213,13 @@ def test_only_the_leader_acts():
     reconciler = Reconciler(cfg.Config(manager_grace_seconds=10), engine, io.StringIO())
     assert reconciler.cycle() == [] and reconciler.cycle() == []
     assert engine.calls == []
+
+
+def test_a_manager_seen_down_counts_its_outage_from_the_status_change():
+    nodes = ha("down", "unreachable")
+    nodes[0]["updated_ts"] = 80.0
+    actions = decide(snap(nodes, now=95.0), Memory(), CONFIG)
+    assert kinds(actions) == [("demote", "base2"), ("remove", "base2")] and "for 15s" in actions[0].why
+    # Unreachable but not (yet) down: the clock starts with this look.
+    nodes[0]["state"] = "unknown"
+    assert decide(snap(nodes, now=95.0), Memory(), CONFIG) == []

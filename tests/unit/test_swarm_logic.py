@@ -103,3 +103,13 @@ def test_membership_problems_skip_hosts_allowed_to_rejoin():
     hostvars = {"a": foreign, "b": {**foreign, "swarm_force_rejoin": True}, "c": {"swarm_info": {"local": {"state": "inactive"}}}}
     problems = swarmctl_membership_problems(["a", "b", "c"], hostvars, {"id": "c1", "nodes": []})
     assert len(problems) == 1 and problems[0].startswith("a: this host is already in another swarm")
+
+
+def test_workers_may_join_through_managers_that_joined_in_the_same_run():
+    from swarmctl_filters import swarmctl_join_addrs, swarmctl_rotate
+
+    hostvars = {"base2": {}, "base3": {"swarm_member": {"action": "joined", "node_addr": "10.0.0.3"}},
+                "base4": {"swarm_member": {"action": "none", "node_addr": "10.0.0.4"}}}
+    addrs = swarmctl_join_addrs(["10.0.0.2:2377"], ["base2", "base3", "base4"], hostvars)
+    assert addrs == ["10.0.0.2:2377", "10.0.0.3:2377"]
+    assert [swarmctl_rotate(addrs, i)[0] for i in (1, 2)] == ["10.0.0.3:2377", "10.0.0.2:2377"]

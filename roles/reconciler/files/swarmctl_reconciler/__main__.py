@@ -1,4 +1,4 @@
-"""python3 -m swarmctl_reconciler --config /etc/swarmctl/reconciler.json [--check-config]"""
+"""python3 -m swarmctl_reconciler --config /etc/swarmctl/reconciler.json [--check-config | --once [--dry-run]]"""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="swarmctl-reconciler", description=__doc__)
     parser.add_argument("--config", required=True, help="JSON configuration file")
     parser.add_argument("--check-config", action="store_true", help="check the configuration and exit")
+    parser.add_argument("--once", action="store_true", help="one pass now (acts only on the leader), then exit")
+    parser.add_argument("--dry-run", action="store_true", help="with --once: say what would be done, do nothing")
     args = parser.parse_args(argv)
     try:
         config = load(args.config)
@@ -24,6 +26,15 @@ def main(argv=None) -> int:
     from .daemon import Reconciler
     from .engine import Engine
 
+    if args.once:
+        import dataclasses
+
+        if args.dry_run:
+            config = dataclasses.replace(config, dry_run=True)
+        reconciler = Reconciler(config, Engine(config.docker_host))
+        reconciler.memory.ready_nodes = set()  # a one-off pass looks at every service's spread
+        reconciler.cycle()
+        return 0
     Reconciler(config, Engine(config.docker_host)).run()
     return 0
 

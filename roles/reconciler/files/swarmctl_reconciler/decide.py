@@ -56,7 +56,7 @@ def observe(snapshot: dict, memory: Memory) -> None:
             if node["reachability"] == "reachable":
                 memory.unreachable_since.pop(node["id"], None)
             else:
-                memory.unreachable_since.setdefault(node["id"], snapshot["now"])
+                memory.unreachable_since.setdefault(node["id"], _down_since(node, snapshot["now"]))
     memory.ready_nodes = {n["id"] for n in snapshot["nodes"] if n["state"] == "ready" and n["availability"] == "active"}
 
 
@@ -95,7 +95,7 @@ def quorum_actions(nodes, tasks, now, memory: Memory, config) -> list[Action]:
     memory.reported = {k for k in memory.reported if not k.startswith("quorum-lost:")}
 
     for m in unreachable:
-        since = memory.unreachable_since.setdefault(m["id"], now)
+        since = memory.unreachable_since.setdefault(m["id"], _down_since(m, now))
         waited = now - since
         if waited < config.manager_grace_seconds:
             continue
@@ -124,6 +124,14 @@ def quorum_actions(nodes, tasks, now, memory: Memory, config) -> list[Action]:
     return [Action("promote", best["hostname"],
                    f"{len(reachable)} manager(s) of {config.desired_managers} wanted; {best['hostname']} is the "
                    "healthiest active worker", best["id"], {"role": "worker"}, {"role": "manager"})]
+
+
+def _down_since(node: dict, now: float) -> float:
+    """When a manager first seen unreachable went away: the node object's last update, if its status says
+    down (the status change is what updated it), else now (the grace period starts with this look)."""
+    if node.get("state") == "down" and 0 < node.get("updated_ts", 0) <= now:
+        return node["updated_ts"]
+    return now
 
 
 def promotion_candidates(nodes, tasks, memory: Memory) -> list[dict]:

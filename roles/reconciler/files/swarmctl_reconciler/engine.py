@@ -43,6 +43,8 @@ class Engine:
 
     def snapshot(self) -> dict:
         nodes = [summarize_node(n) for n in self.api.nodes()]
+        for node in nodes:
+            node["updated_ts"] = epoch(node.pop("updated_at", ""))
         services = []
         for svc in self.api.services():
             spec = svc["Spec"]
