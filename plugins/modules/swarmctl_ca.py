@@ -9,8 +9,8 @@ DOCUMENTATION = r"""
 module: swarmctl_ca
 short_description: Keep a private certificate authority (key and self-signed certificate) in a directory
 description:
-  - Makes C(ca.key) (mode 0600) and C(ca.crt) in O(path). Run it on the control machine
-    (C(delegate_to: localhost)): the CA key is never copied to a host.
+  - Makes C(ca.key) (mode 0600) and C(ca.crt) in O(path). It runs on the control machine (an action
+    plugin), so the CA key is never copied to a host.
   - The certificate is a CA (C(CA:TRUE), C(keyCertSign)). It is re-issued, with the same key, only when it
     is missing, does not match the key, is not a CA certificate, or expires within O(renew_before_days).
     Re-issuing with the same key and subject keeps every certificate it signed valid.

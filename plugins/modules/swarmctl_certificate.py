@@ -14,8 +14,8 @@ description:
   - "Re-issues the certificate (keeping its key) only when it is missing, does not match its key, was not
     signed by this CA, lacks a required subjectAltName, or expires within O(renew_before_days); otherwise
     nothing changes. The result says why it was (re)issued."
-  - Run it on the control machine (C(delegate_to: localhost)), where the CA key is; copy the leaf key and
-    certificate to the server afterwards.
+  - It runs on the control machine (an action plugin), where the CA key is; the leaf key and certificate are
+    copied to the server afterwards.
 options:
   cert_path:
     description: Where the certificate (PEM) is kept.

@@ -9,7 +9,7 @@ short_description: Keep swarm nodes' roles, availability and labels, in an order
 description:
   - Runs on a manager. For each of O(nodes), sets its role, availability and labels.
   - Promotions come first and each is checked - the promoted node must become a reachable manager within
-    O(wait_timeout). A promotion that does not (a known Swarm trap: the node keeps dialling a manager that is
+    O(wait_timeout). A promotion that does not (a known Swarm trap, the node keeps dialling a manager that is
     gone) is reported in C(failed_promotions) for the caller to repair by making the node leave and join again
     as a manager.
   - Demotions come last, and only when the managers that remain reachable still form a majority of the managers
@@ -65,14 +65,8 @@ options:
     description: Seconds to wait for a promotion, a drain, or a node to go down.
     type: int
     default: 120
-  docker_host:
-    description: Docker engine to talk to.
-    type: str
-    default: unix:///var/run/docker.sock
-  timeout:
-    description: Seconds to wait for one engine API call.
-    type: int
-    default: 120
+extends_documentation_fragment:
+  - swarmctl_docker
 attributes:
   check_mode:
     support: full

@@ -51,14 +51,8 @@ options:
   config_path:
     description: Docker client configuration file. Default C(~/.docker/config.json).
     type: path
-  docker_host:
-    description: Docker engine that checks new credentials.
-    type: str
-    default: unix:///var/run/docker.sock
-  timeout:
-    description: Seconds to wait for one engine API call.
-    type: int
-    default: 120
+extends_documentation_fragment:
+  - swarmctl_docker
 attributes:
   check_mode:
     support: full

@@ -56,14 +56,8 @@ options:
     description: Push to the registry. With C(false) the images are only loaded and tagged.
     type: bool
     default: true
-  docker_host:
-    description: Docker engine to talk to.
-    type: str
-    default: unix:///var/run/docker.sock
-  timeout:
-    description: Seconds to wait for one engine API call (loads and pushes can take long).
-    type: int
-    default: 600
+extends_documentation_fragment:
+  - swarmctl_docker
 attributes:
   check_mode:
     support: full
@@ -182,7 +176,6 @@ def main():
         push=dict(type="bool", default=True),
         **DOCKER_COMMON_ARGS,
     )
-    args["timeout"] = dict(type="int", default=600)
     module = AnsibleModule(argument_spec=args, supports_check_mode=True)
     client = docker_client(module)
     results = []

@@ -94,7 +94,7 @@ options:
     type: list
     elements: str
   placement_preferences:
-    description: Placement preferences, each C({spread: node.labels.zone}).
+    description: Placement preferences, each a dict with C(spread), e.g. C(node.labels.zone).
     type: list
     elements: dict
   max_replicas_per_node:
@@ -143,14 +143,8 @@ options:
     description: Seconds to follow a rollout before giving up (the task fails, saying where the rollout stands).
     type: int
     default: 300
-  docker_host:
-    description: Docker engine to talk to.
-    type: str
-    default: unix:///var/run/docker.sock
-  timeout:
-    description: Seconds to wait for one engine API call.
-    type: int
-    default: 120
+extends_documentation_fragment:
+  - swarmctl_docker
 attributes:
   check_mode:
     support: full

@@ -15,14 +15,8 @@ options:
     description: The reconciler's status endpoint on this manager.
     type: str
     default: http://127.0.0.1:9610/status
-  docker_host:
-    description: Docker engine to talk to (a unix socket).
-    type: str
-    default: unix:///var/run/docker.sock
-  timeout:
-    description: Seconds to wait for one engine API call.
-    type: int
-    default: 30
+extends_documentation_fragment:
+  - swarmctl_docker
 attributes:
   check_mode:
     support: full
@@ -58,6 +52,7 @@ import json
 import urllib.request
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
 from ansible.module_utils.swarmctl_engine_api import EngineAPI, EngineAPIError
 from ansible.module_utils.swarmctl_swarm import summarize_node
 
@@ -99,8 +94,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             reconciler_url=dict(type="str", default="http://127.0.0.1:9610/status"),
-            docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
-            timeout=dict(type="int", default=30),
+            **DOCKER_COMMON_ARGS,
         ),
         supports_check_mode=True,
     )

@@ -85,14 +85,8 @@ options:
     description: With O(state=absent), leave even as a manager (the caller has demoted it or accepts the risk).
     type: bool
     default: false
-  docker_host:
-    description: Docker engine to talk to.
-    type: str
-    default: unix:///var/run/docker.sock
-  timeout:
-    description: Seconds to wait for one engine API call.
-    type: int
-    default: 120
+extends_documentation_fragment:
+  - swarmctl_docker
 attributes:
   check_mode:
     support: full

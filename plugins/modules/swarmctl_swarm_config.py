@@ -26,14 +26,8 @@ options:
   prune_label:
     description: C(key=value); other configs with this label that no service uses are removed.
     type: str
-  docker_host:
-    description: Docker engine to talk to.
-    type: str
-    default: unix:///var/run/docker.sock
-  timeout:
-    description: Seconds to wait for one engine API call.
-    type: int
-    default: 120
+extends_documentation_fragment:
+  - swarmctl_docker
 attributes:
   check_mode:
     support: full

@@ -27,14 +27,8 @@ options:
         failing. Used by checks that run before the engine is installed.
     type: bool
     default: false
-  docker_host:
-    description: Docker engine to talk to.
-    type: str
-    default: unix:///var/run/docker.sock
-  timeout:
-    description: Seconds to wait for one engine API call.
-    type: int
-    default: 120
+extends_documentation_fragment:
+  - swarmctl_docker
 attributes:
   check_mode:
     support: full
