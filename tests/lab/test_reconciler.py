@@ -165,7 +165,10 @@ def test_a_dead_leader_is_replaced_and_three_managers_are_healthy_again(ha_lab):
         assert ("remove", old) in kinds and any(k == "promote" for k, _ in kinds)
     finally:
         docker("start", container_name(lab.name, old))
-    # The old leader comes back to a swarm that removed it: swarmctl brings it back in, as the inventory says.
+    # The old leader comes back to a swarm that removed it: its engine says so (half joined, pending), and
+    # once an operator makes it leave, swarmctl brings it back in, as the inventory says.
+    assert wait_until(lambda: on(lab, old, "docker", "info", "--format", "{{.Swarm.LocalNodeState}}", check=False)
+                      in ("pending", "error", "active", "inactive"), 90)
     on(lab, old, "docker", "swarm", "leave", "--force", check=False)
     back = swarmctl("up", "-i", result["inventory"], "--json")
     assert back.rc == 0, back
