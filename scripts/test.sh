@@ -13,4 +13,4 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 VENV=${SWARMCTL_VENV:-.venv}
 export PATH="$PWD/$VENV/bin:$PATH"
-exec "$VENV/bin/pytest" -q --durations=15 "$@" tests
+exec "$VENV/bin/pytest" -q --durations=20 "$@"

@@ -93,11 +93,17 @@ def test_dashboard_draws_nodes_and_tasks_and_follows_changes_live(dashboard, bro
         subprocess.run(["docker", "exec", container_name(lab.name, "base2"), "docker", *argv], check=True,
                        stdout=subprocess.DEVNULL)
 
-    docker("service", "scale", "--detach", "web=8")
+    # A change in the cluster: another service, another version, appears without a reload.
+    docker("service", "create", "--detach", "--with-registry-auth", "--name", "dash-probe", "--replicas", "2",
+           "westos.org/web:v2")
     try:
-        assert wait_for(browser, f"return ({web.replace('return ', '')}) === 8", 90) is True
+        probe = "return document.querySelectorAll('.task[data-service=dash-probe][data-version=v2].running').length"
+        assert wait_for(browser, f"return ({probe.replace('return ', '')}) === 2", 90) is True
         assert browser.execute_script("return window.__no_reload") == marker, "the page did not reload"
-        browser.save_screenshot(str(ARTIFACTS / "dashboard-scaled.png"))
+        colors = browser.execute_script(
+            "return [...new Set([...document.querySelectorAll('.task')].map(e => e.style.background))].length")
+        assert colors >= 3, "edge-lb, web v1 and dash-probe v2 are told apart"
+        browser.save_screenshot(str(ARTIFACTS / "dashboard-changed.png"))
     finally:
-        docker("service", "scale", "--detach", "web=6")
-    assert wait_for(browser, f"return ({web.replace('return ', '')}) === 6", 90) is True
+        docker("service", "rm", "dash-probe")
+    assert wait_for(browser, "return document.querySelectorAll('.task[data-service=dash-probe]').length === 0", 90)

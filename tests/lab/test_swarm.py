@@ -44,6 +44,17 @@ def wait_until(predicate, timeout=90, interval=2):
     return predicate()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def reconciler_watching_only(ha_lab):
+    """These tests make managers fail on purpose to see how swarmctl handles it; the reconciler (tested in
+    test_reconciler.py) would repair them first, so on the HA lab it only watches (dry run) meanwhile."""
+    _, result = ha_lab
+    run = swarmctl("up", "-i", result["inventory"], "--tags", "reconciler", "-e", "reconciler_dry_run=true")
+    assert run.rc == 0, run
+    yield
+    swarmctl("up", "-i", result["inventory"], "--tags", "reconciler")
+
+
 def test_seed_topology_forms_one_manager_two_workers(converged):
     lab, result, _ = converged
     nodes = nodes_by_name(lab)
