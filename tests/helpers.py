@@ -27,8 +27,22 @@ class Result:
     def summary(self) -> dict:
         return [e for e in self.json_lines() if e.get("event") == "summary"][-1]
 
+    def notable_results(self) -> list[str]:
+        """Changed, failed and unreachable task results of a --json run: what a failed assertion needs."""
+        notable = []
+        for line in self.stdout.splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if event.get("event") == "host_result" and event.get("status") in ("changed", "failed", "unreachable"):
+                notable.append(f"{event['status']}: {event['host']}: {event['task']} {event.get('msg', '')}".strip())
+        return notable
+
     def __repr__(self) -> str:
-        return f"<rc={self.rc}\nstdout:\n{self.stdout[-6000:]}\nstderr:\n{self.stderr[-3000:]}>"
+        notable = "\n".join(self.notable_results()[-40:])
+        return (f"<rc={self.rc}\nnotable results:\n{notable}\nstdout:\n{self.stdout[-5000:]}\n"
+                f"stderr:\n{self.stderr[-3000:]}>")
 
 
 def swarmctl(*args: str, env: dict | None = None, cwd: str | Path | None = None, timeout: int = 1800) -> Result:

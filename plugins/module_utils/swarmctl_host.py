@@ -53,6 +53,15 @@ class HostChanges:
             changed = True
         return changed
 
+    def absent(self, path: str) -> bool:
+        """Remove the file at path, if there is one."""
+        if not os.path.lexists(path):
+            return False
+        self.add(f"removed {path}")
+        if not self.module.check_mode:
+            os.unlink(path)
+        return True
+
     def directory(self, path: str, mode: int = 0o755, owner: str = "root", group: str = "root") -> bool:
         if not os.path.isdir(path):
             self.add(f"made {path}")

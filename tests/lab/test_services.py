@@ -118,6 +118,17 @@ def test_check_and_diff_mode_predict_a_spec_change_without_making_it(converged):
     assert len(running_tasks(lab)) == 6
 
 
+def test_where_every_node_has_ipvs_the_routing_mesh_publishes_the_port(converged):
+    lab, result, _ = converged
+    run = swarmctl("deploy", "-i", result["inventory"], "-e", "swarmctl_load_balancer=mesh", "--check", "--diff")
+    assert run.rc == 0, run
+    # Predicted only: this kernel has no IPVS, so nothing would answer on an ingress port here.
+    assert "PublishMode: ingress" in run.stdout and "PublishedPort: 8080" in run.stdout
+    assert "+  Mode: vip" in run.stdout or "Mode: vip" in run.stdout
+    assert "No IPVS in the kernel" not in run.stdout, "an explicit choice needs no explanation"
+    assert len(running_tasks(lab)) == 6
+
+
 def test_rolling_update_v1_to_v2_keeps_every_request_answered(converged):
     lab, result, _ = converged
     with LoadLoop(swarm_addresses(result)) as load:

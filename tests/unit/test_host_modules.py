@@ -71,3 +71,15 @@ def test_not_an_archive(tmp_path):
     bad.write_text("nope")
     with pytest.raises(image_mod.ImageError, match="not a readable"):
         image_mod.archive_images(str(bad))
+
+
+def test_engine_tls_endpoint_keeps_the_socket_and_requires_client_certificates():
+    import swarmctl_docker_engine as engine_mod
+
+    config = engine_mod.tls_daemon_config({"address": "0.0.0.0", "port": 2376})
+    assert config["hosts"] == ["fd://", "tcp://0.0.0.0:2376"]
+    assert config["tlsverify"] is True
+    assert {config["tlscacert"], config["tlscert"], config["tlskey"]} == {
+        "/etc/docker/tls/ca.pem", "/etc/docker/tls/cert.pem", "/etc/docker/tls/key.pem"}
+    # The unit's own -H flag must go, or the engine refuses to start with hosts in daemon.json too.
+    assert "-H" not in engine_mod.HOSTS_DROP_IN_TEXT.split("ExecStart=")[-1]
