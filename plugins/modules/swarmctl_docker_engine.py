@@ -79,7 +79,6 @@ EXAMPLES = r"""
       ca_cert: "{{ lookup('file', 'credentials/ca.crt') }}"
       cert: "{{ lookup('file', 'credentials/docker-tls/' ~ inventory_hostname ~ '.crt') }}"
       key: "{{ lookup('file', 'credentials/docker-tls/' ~ inventory_hostname ~ '.key') }}"
-  no_log: true
   register: engine
 
 - name: Restart engines one at a time when their configuration changed

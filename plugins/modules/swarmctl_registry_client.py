@@ -99,12 +99,14 @@ import os
 import re
 import socket
 import tempfile
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
 from ansible.module_utils.swarmctl_host import HostChanges, write_in_place
 
 HOSTS = "/etc/hosts"
+ENGINE_HOSTS_CACHE_SECONDS = 5
 SYSTEM_CA_DIR = "/usr/local/share/ca-certificates"
 
 
@@ -188,6 +190,20 @@ def resolve_name(module, changes):
     return resolved
 
 
+def login_with_fresh_hosts(client, p):
+    """Log the engine in; the API error if it refused. The engine (Go) re-reads /etc/hosts at most every 5 s,
+    so right after the entry was written, or the engine started, its lookups of the name fail for that long."""
+    deadline = time.monotonic() + 2 * ENGINE_HOSTS_CACHE_SECONDS
+    while True:
+        try:
+            client.login(username=p["username"], password=p["password"], registry=p["registry"], reauth=True)
+            return None
+        except errors.APIError as exc:
+            if "no such host" not in api_error_text(exc) or time.monotonic() >= deadline:
+                return exc
+            time.sleep(1)
+
+
 def login(module, changes):
     """Keep the credentials in the client configuration; True when they were checked with the registry."""
     p = module.params
@@ -203,12 +219,10 @@ def login(module, changes):
     changes.add(f"logged in to {p['registry']} as {p['username']}")
     if module.check_mode:
         return False
-    client = docker_client(module)
-    try:
-        client.login(username=p["username"], password=p["password"], registry=p["registry"], reauth=True)
-    except errors.APIError as exc:
+    error = login_with_fresh_hosts(docker_client(module), p)
+    if error is not None:
         module.fail_json(
-            msg=f"the registry {p['registry']} refused the login of {p['username']!r}: {api_error_text(exc)}. "
+            msg=f"the registry {p['registry']} refused the login of {p['username']!r}: {api_error_text(error)}. "
                 "Check the registry runs, its certificate is trusted on this host "
                 f"(/etc/docker/certs.d/{p['registry']}/ca.crt), and the credentials.",
             actions=changes.actions,

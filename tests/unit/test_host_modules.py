@@ -83,3 +83,29 @@ def test_engine_tls_endpoint_keeps_the_socket_and_requires_client_certificates()
         "/etc/docker/tls/ca.pem", "/etc/docker/tls/cert.pem", "/etc/docker/tls/key.pem"}
     # The unit's own -H flag must go, or the engine refuses to start with hosts in daemon.json too.
     assert "-H" not in engine_mod.HOSTS_DROP_IN_TEXT.split("ExecStart=")[-1]
+
+
+def test_login_waits_out_the_engines_hosts_cache_but_not_a_real_refusal(monkeypatch):
+    from docker.errors import APIError
+
+    monkeypatch.setattr(client_mod, "ENGINE_HOSTS_CACHE_SECONDS", 0.5)
+    monkeypatch.setattr(client_mod.time, "sleep", lambda s: None)
+
+    class Engine:
+        def __init__(self, answers):
+            self.answers, self.calls = list(answers), 0
+
+        def login(self, **_):
+            self.calls += 1
+            answer = self.answers.pop(0) if self.answers else None
+            if answer:
+                raise APIError("login", explanation=answer)
+
+    params = {"username": "swarmctl", "password": "pw", "registry": "westos.org"}
+    lookup = 'Get "https://westos.org/v2/": dial tcp: lookup westos.org on 127.0.0.11:53: no such host'
+    fresh = Engine([lookup, lookup])
+    assert client_mod.login_with_fresh_hosts(fresh, params) is None and fresh.calls == 3
+    refused = Engine(["unauthorized: incorrect username or password"])
+    assert "unauthorized" in str(client_mod.login_with_fresh_hosts(refused, params)) and refused.calls == 1
+    never = Engine([lookup] * 10**6)
+    assert "no such host" in str(client_mod.login_with_fresh_hosts(never, params).explanation)
