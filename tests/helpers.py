@@ -83,3 +83,18 @@ def lab_leftovers(client, name: str) -> dict:
         "volumes": [v.name for v in client.volumes.list(filters=flt)],
         "networks": [n.name for n in client.networks.list(filters=flt)],
     }
+
+
+def running_tasks_per_node(lab, service: str, via: str) -> dict:
+    """{node: running tasks of service}, as `docker service ps` on the manager `via` shows them."""
+    from swarmctl.lab.lab import container_name
+
+    out = subprocess.run(["docker", "exec", container_name(lab.name, via), "docker", "service", "ps", service,
+                          "--filter", "desired-state=running", "--format", "{{.Node}} {{.CurrentState}}"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=True).stdout
+    counts: dict = {}
+    for line in out.splitlines():
+        node, state = line.split(" ", 1)
+        if state.startswith("Running"):
+            counts[node] = counts.get(node, 0) + 1
+    return counts

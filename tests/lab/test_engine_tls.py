@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import swarmctl
+from helpers import running_tasks_per_node, swarmctl
 from swarmctl.lab.lab import container_name
 
 pytestmark = pytest.mark.lab
@@ -42,18 +42,6 @@ def answer_without_client_certificate(ca: Path, address: str) -> str:
                 return conn.recv(4096).decode(errors="replace")
     except (ssl.SSLError, ConnectionError) as exc:
         return f"refused: {exc}"
-
-
-def web_spread(lab) -> dict:
-    out = subprocess.run(["docker", "exec", container_name(lab.name, "base2"), "docker", "service", "ps", "web",
-                          "--filter", "desired-state=running", "--format", "{{.Node}} {{.CurrentState}}"],
-                         stdout=subprocess.PIPE, text=True).stdout
-    counts: dict = {}
-    for line in out.splitlines():
-        node, state = line.split(" ", 1)
-        if state.startswith("Running"):
-            counts[node] = counts.get(node, 0) + 1
-    return counts
 
 
 def test_engines_answer_over_tls_only_to_clients_with_a_certificate_from_the_cluster_ca(converged):
@@ -88,6 +76,8 @@ def test_engines_answer_over_tls_only_to_clients_with_a_certificate_from_the_clu
     assert gone.returncode != 0
     # Engine restarts moved tasks; the reconciler spreads them again before the next tests look.
     deadline = time.monotonic() + 150
-    while time.monotonic() < deadline and sorted(web_spread(lab).values()) != [2, 2, 2]:
+    spread = running_tasks_per_node(lab, "web", "base2")
+    while time.monotonic() < deadline and sorted(spread.values()) != [2, 2, 2]:
         time.sleep(3)
-    assert sorted(web_spread(lab).values()) == [2, 2, 2], web_spread(lab)
+        spread = running_tasks_per_node(lab, "web", "base2")
+    assert sorted(spread.values()) == [2, 2, 2], spread

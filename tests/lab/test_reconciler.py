@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from helpers import swarmctl
+from helpers import running_tasks_per_node, swarmctl
 from swarmctl.lab.lab import container_name, network_name
 
 pytestmark = pytest.mark.lab
@@ -58,14 +58,7 @@ def healthy_managers(lab, via) -> list[str]:
 
 
 def web_tasks_per_node(lab, via) -> dict:
-    out = on(lab, via, "docker", "service", "ps", "web", "--filter", "desired-state=running", "--format",
-             "{{.Node}} {{.CurrentState}}")
-    counts = {}
-    for line in out.splitlines():
-        node, state = line.split(" ", 1)
-        if state.startswith("Running"):
-            counts[node] = counts.get(node, 0) + 1
-    return counts
+    return running_tasks_per_node(lab, "web", via)
 
 
 def test_it_runs_on_every_manager_and_only_the_leader_acts(ha_lab):
