@@ -4,8 +4,9 @@ done by `docker service update` on a manager (same service, same update config: 
 delay 5 s, start-first, healthcheck). Target: swarmctl <= 1.1x the CLI.
 
 Uses a lab of its own (`bench-roll`, 172.25.97.0/24), provisioned by `swarmctl up`, removed at the end.
-Both rollouts start from v1 with every task running; the CLI waits as it does by default (until the service
-converged). Run: .venv/bin/python bench/rollout.py
+Both rollouts start from v1 with every task running and v2 already pulled on every node (so neither pays for
+the first pull), and both wait as the CLI does by default (until the service converged).
+Run: .venv/bin/python bench/rollout.py
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ def swarmctl(*args: str) -> None:
         sys.exit(f"swarmctl {' '.join(args)} failed:\n{proc.stdout[-3000:]}")
 
 
-def on_manager(*argv: str) -> str:
-    proc = subprocess.run(["docker", "exec", container_name(NAME, "base2"), *argv], stdout=subprocess.PIPE,
+def on_manager(*argv: str, host: str = "base2") -> str:
+    proc = subprocess.run(["docker", "exec", container_name(NAME, host), *argv], stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
     if proc.returncode != 0:
         sys.exit(f"{' '.join(argv)} failed: {proc.stdout[-2000:]}")
@@ -54,6 +55,8 @@ def main() -> None:
     try:
         inventory = lab.up(LabSpec(name=NAME, subnet="172.25.97.0/24"))["inventory"]
         swarmctl("up", "-i", inventory)
+        for host in ("base2", "base3", "base4"):
+            on_manager("docker", "pull", "--quiet", "westos.org/web:v2", host=host)
         toolkit = timed(lambda: swarmctl("update", "web", "--image", "westos.org/web:v2", "-i", inventory))
         swarmctl("update", "web", "--image", "westos.org/web:v1", "-i", inventory)
         cli = timed(lambda: on_manager("docker", "service", "update", "--quiet", "--with-registry-auth",

@@ -19,7 +19,11 @@ ENGINE_OWNED = {
     ("TaskTemplate", "Placement", "Platforms"),
 }
 
-ROLLOUT_DONE = {"completed", "paused", "rollback_completed", "rollback_paused"}
+# The engine's UpdateStatus.State at the end of a rollout, and what swarmctl_service reports for it.
+ROLLOUT_OUTCOME = {"completed": "converged", "paused": "paused", "rollback_completed": "rolled_back",
+                   "rollback_paused": "paused"}
+# Swarm's own default for update_config.monitor and rollback_config.monitor.
+DEFAULT_MONITOR_S = 5.0
 
 
 class SpecError(ValueError):
@@ -291,3 +295,40 @@ def failure_lines(tasks: list[dict]) -> list[str]:
             seen.add(line)
             lines.append(line)
     return lines
+
+
+class RolloutWatch:
+    """Decides, from one look at a service after another, when its rollout has ended.
+
+    As `docker service update` decides: an end state of the engine's (paused, rolled back, completed), or
+    every task of the new spec running and none failing for the monitor window. After that window the engine
+    can no longer fail the update because of those tasks; it only records `completed` one update delay later,
+    which is not worth waiting for.
+    """
+
+    def __init__(self, update_monitor_s: float, rollback_monitor_s: float):
+        self.monitor = {"update": update_monitor_s, "rollback": rollback_monitor_s}
+        self.converged_at: float | None = None
+
+    def verdict(self, state: str | None, running: int, wanted: int, now: float) -> str | None:
+        """state: UpdateStatus.State of this rollout (None until the engine started it); running: tasks of the
+        current spec that run; now: a monotonic clock. Returns converged/rolled_back/paused, or None to go on."""
+        if state in ("paused", "rollback_paused", "rollback_completed"):
+            return ROLLOUT_OUTCOME[state]
+        if state == "completed" and running >= wanted:
+            return "converged"
+        if state not in ("updating", "rollback_started", "completed") or running < wanted:
+            self.converged_at = None
+            return None
+        if self.converged_at is None:
+            self.converged_at = now
+        phase = "rollback" if state == "rollback_started" else "update"
+        if now - self.converged_at >= self.monitor[phase]:
+            return "rolled_back" if phase == "rollback" else "converged"
+        return None
+
+
+def monitor_seconds(config: dict | None) -> float:
+    """An update_config/rollback_config's monitor window in seconds (the engine's default when unset)."""
+    monitor = (config or {}).get("Monitor")
+    return monitor / 1e9 if monitor else DEFAULT_MONITOR_S

@@ -219,12 +219,14 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
 from ansible.module_utils.swarmctl_service import (
-    ROLLOUT_DONE,
+    ROLLOUT_OUTCOME,
+    RolloutWatch,
     SpecError,
     build_spec,
     convergence,
     failure_lines,
     merge_partial,
+    monitor_seconds,
     parse_time,
     same_image,
     spec_differences,
@@ -313,29 +315,44 @@ class Service:
 
     # -- following a rollout -------------------------------------------------------------------------
     def follow(self, since, mode, expect_rollout):
-        """Wait until the rollout ends; returns (rollout, running 'n/m', failure lines)."""
+        """Wait until the rollout ends; returns (rollout, running 'n/m', failure lines, engine message)."""
         deadline = time.monotonic() + self.p["wait_timeout"]
         names = self.node_names()
+        watch = None
         rollout = "timeout"
         while True:
             svc = self.current()
             status = (svc or {}).get("UpdateStatus") or {}
+            fresh = bool(status) and parse_time(status.get("StartedAt", "")) >= since
             tasks = self.tasks()
             eligible = sum(1 for n in self.api.nodes() if n.get("Status", {}).get("State") == "ready"
                            and n.get("Spec", {}).get("Availability") == "active")
-            running, wanted = convergence(tasks, svc["Spec"]["Mode"] if svc else mode, eligible)
-            fresh = bool(status) and parse_time(status.get("StartedAt", "")) >= since
+            mode_now = svc["Spec"]["Mode"] if svc else mode
             state = status.get("State") if fresh else None
-            if state in ROLLOUT_DONE and (state != "completed" or running >= wanted):
-                rollout = {"completed": "converged", "paused": "paused", "rollback_completed": "rolled_back",
-                           "rollback_paused": "paused"}[state]
-                break
-            if not fresh and not expect_rollout and running >= wanted and self._settled(tasks):
-                rollout = "converged"
-                break
+            if expect_rollout:
+                # Only tasks the rollout made count (old ones run on until replaced). Not the engine's own
+                # `_up-to-date` task filter: on Docker 20.10 it crashes the daemon while a task has no node yet.
+                new_tasks = [t for t in tasks if parse_time(t.get("CreatedAt", "")) >= since]
+                running, wanted = convergence(new_tasks, mode_now, eligible)
+                if watch is None and svc:
+                    watch = RolloutWatch(monitor_seconds(svc["Spec"].get("UpdateConfig")),
+                                         monitor_seconds(svc["Spec"].get("RollbackConfig")))
+                verdict = watch.verdict(state, running, wanted, time.monotonic()) if watch else None
+                if verdict:
+                    rollout = verdict
+                    break
+            else:
+                # No task changes (replicas, labels): the engine's end state, or the tasks settled.
+                running, wanted = convergence(tasks, mode_now, eligible)
+                if state in ROLLOUT_OUTCOME and (state != "completed" or running >= wanted):
+                    rollout = ROLLOUT_OUTCOME[state]
+                    break
+                if not fresh and running >= wanted and self._settled(tasks):
+                    rollout = "converged"
+                    break
             if time.monotonic() > deadline:
                 break
-            time.sleep(1)
+            time.sleep(0.2)
         window = [task_summary(t, names) for t in tasks if parse_time(t.get("UpdatedAt", "")) >= since]
         return rollout, f"{running}/{wanted}", failure_lines(window), status.get("Message", "")
 

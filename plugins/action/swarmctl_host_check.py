@@ -1,0 +1,93 @@
+"""swarmctl_host_check: reach a host, gather its facts when the cache has none for it, record the address
+it uses for swarm traffic, and refuse hosts swarmctl cannot provision - one task per host instead of four
+(documentation: plugins/modules/swarmctl_host_check.py)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+ARGUMENT_SPEC = dict(
+    gather_subset=dict(type="list", elements="str", required=True),
+    refresh=dict(type="bool", default=False),
+    supported_os_families=dict(type="list", elements="str", required=True),
+    advertise_addr=dict(type="str"),
+)
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def needs_gathering(facts: dict, ansible_host: str, refresh: bool) -> bool:
+    """No cached facts, a refresh asked for, or cached facts of another host that had this name (they do not
+    know the host's inventory address: another inventory, a recreated lab)."""
+    if refresh or "distribution" not in facts:
+        return True
+    return _is_ip(ansible_host) and ansible_host not in facts.get("all_ipv4_addresses", [])
+
+
+def node_address(facts: dict, ansible_host: str, advertise_addr: str | None) -> str:
+    """swarmctl_advertise_addr, else the inventory address when the host owns it, else the address of its
+    default route (the inventory address is then a NAT or a name)."""
+    if advertise_addr:
+        return advertise_addr
+    if ansible_host in facts.get("all_ipv4_addresses", []):
+        return ansible_host
+    return facts.get("default_ipv4", {}).get("address", "")
+
+
+def unsupported(facts: dict, families: list[str]) -> str | None:
+    if facts.get("os_family") in families and facts.get("service_mgr") == "systemd":
+        return None
+    return (f"not a Debian/Ubuntu system with systemd (it runs {facts.get('distribution', 'an unknown system')} with "
+            f"{facts.get('service_mgr', 'an unknown service manager')}). swarmctl installs the Docker engine from "
+            "Debian/Ubuntu packages and manages it with systemd.")
+
+
+def _namespaced(facts: dict) -> dict:
+    """Facts as setup returns them (ansible_distribution) to the names ansible_facts uses (distribution)."""
+    return {key[len("ansible_"):] if key.startswith("ansible_") else key: value for key, value in facts.items()}
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+
+        # No Python on the host for this: a connection failure makes the host unreachable, as with raw.
+        reached = self._low_level_execute_command("true")
+        if reached.get("rc") != 0:
+            raise AnsibleActionFail(f"the host answers over SSH but cannot run a command: "
+                                    f"{(reached.get('stderr') or reached.get('stdout') or '').strip()}")
+
+        ansible_host = str(task_vars.get("ansible_host") or "")
+        facts = dict(task_vars.get("ansible_facts") or {})
+        new_facts = {}
+        if needs_gathering(facts, ansible_host, args["refresh"]):
+            setup = self._execute_module(module_name="ansible.builtin.setup",
+                                         module_args={"gather_subset": args["gather_subset"]}, task_vars=task_vars)
+            if setup.get("failed"):
+                raise AnsibleActionFail(f"gathering facts failed: {setup.get('msg', setup)}")
+            new_facts = setup["ansible_facts"]
+            facts.update(_namespaced(new_facts))
+        result["gathered"] = bool(new_facts)
+
+        problem = unsupported(facts, args["supported_os_families"])
+        if problem:
+            raise AnsibleActionFail(f"{task_vars.get('inventory_hostname')}: {problem}")
+        address = node_address(facts, ansible_host, args["advertise_addr"])
+        # Host facts go to the fact cache, so runs limited to some hosts still know the others' addresses.
+        result["ansible_facts"] = dict(new_facts, swarmctl_node_address=address)
+        result["changed"] = False
+        return result

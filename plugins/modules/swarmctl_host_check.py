@@ -1,0 +1,66 @@
+#!/usr/bin/python
+# swarmctl: the first look at a host. The work is done by the action plugin of the same name
+# (plugins/action/swarmctl_host_check.py): it runs a command over the connection, and the setup module
+# only when facts are needed. This file documents it.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: swarmctl_host_check
+short_description: Reach a host, gather its facts when needed, and check swarmctl can provision it
+description:
+  - Runs C(true) on the host over its connection (no Python needed); a host that cannot be reached is
+    reported unreachable.
+  - Gathers O(gather_subset) with the setup module when the fact cache holds nothing for the host, when the
+    cached facts do not list the host's inventory address (they belong to another host of the same name), or
+    when O(refresh) is set. Otherwise the cached facts are used and the host runs no Python at all.
+  - Records C(swarmctl_node_address), the address the node uses for swarm traffic, as a host fact (kept in
+    the fact cache) - O(advertise_addr) when given, else the inventory address when the host owns it, else the
+    address of its default route.
+  - Fails for a host whose OS family is not in O(supported_os_families) or that does not run systemd, with
+    what it runs.
+  - Changes nothing on the host; check mode behaves the same.
+options:
+  gather_subset:
+    description: Fact subsets to gather (as the setup module's C(gather_subset)).
+    type: list
+    elements: str
+    required: true
+  refresh:
+    description: Gather facts even when cached ones are usable.
+    type: bool
+    default: false
+  supported_os_families:
+    description: OS families (C(ansible_facts.os_family)) swarmctl can install the Docker engine on.
+    type: list
+    elements: str
+    required: true
+  advertise_addr:
+    description: Address for swarm traffic, when the inventory sets one.
+    type: str
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+author: swarmctl developers
+"""
+
+EXAMPLES = r"""
+- name: Reach the host, gather its facts when the cache has none, check it can be provisioned
+  swarmctl_host_check:
+    gather_subset: ["!all", "!min", distribution, network, service_mgr]
+    supported_os_families: [Debian]
+    refresh: "{{ swarmctl_refresh_facts | default(false) }}"
+"""
+
+RETURN = r"""
+gathered:
+  description: Whether facts were gathered in this run (false when the cached ones were used).
+  returned: success
+  type: bool
+ansible_facts:
+  description: The gathered facts (when gathered) and C(swarmctl_node_address).
+  returned: success
+  type: dict
+"""

@@ -1,0 +1,52 @@
+from ansible.module_utils.swarmctl_service import DEFAULT_MONITOR_S, RolloutWatch, convergence, monitor_seconds
+
+REPLICATED_6 = {"Replicated": {"Replicas": 6}}
+
+
+def task(state="running", desired="running"):
+    return {"DesiredState": desired, "Status": {"State": state}}
+
+
+def test_monitor_window_comes_from_the_config_or_the_engine_default():
+    assert monitor_seconds({"Monitor": 2_500_000_000}) == 2.5
+    assert monitor_seconds({"Parallelism": 2}) == DEFAULT_MONITOR_S
+    assert monitor_seconds(None) == DEFAULT_MONITOR_S
+
+
+def test_converged_once_every_new_task_ran_through_the_monitor_window():
+    watch = RolloutWatch(update_monitor_s=5, rollback_monitor_s=2)
+    assert watch.verdict(None, 0, 6, now=0) is None  # the engine has not started the rollout yet
+    assert watch.verdict("updating", 4, 6, now=1) is None
+    assert watch.verdict("updating", 6, 6, now=10) is None  # all six run: the window starts
+    assert watch.verdict("updating", 6, 6, now=14.9) is None
+    assert watch.verdict("updating", 6, 6, now=15) == "converged"
+
+
+def test_a_task_failing_inside_the_window_starts_it_again():
+    watch = RolloutWatch(update_monitor_s=5, rollback_monitor_s=2)
+    assert watch.verdict("updating", 6, 6, now=10) is None
+    assert watch.verdict("updating", 5, 6, now=12) is None  # one failed: not converged any more
+    assert watch.verdict("updating", 6, 6, now=13) is None
+    assert watch.verdict("updating", 6, 6, now=17) is None
+    assert watch.verdict("updating", 6, 6, now=18) == "converged"
+
+
+def test_the_engines_end_states_decide_at_once():
+    assert RolloutWatch(5, 2).verdict("completed", 6, 6, now=0) == "converged"
+    assert RolloutWatch(5, 2).verdict("completed", 5, 6, now=0) is None  # completed, a task still on its way
+    assert RolloutWatch(5, 2).verdict("paused", 2, 6, now=0) == "paused"
+    assert RolloutWatch(5, 2).verdict("rollback_paused", 2, 6, now=0) == "paused"
+    assert RolloutWatch(5, 2).verdict("rollback_completed", 6, 6, now=0) == "rolled_back"
+
+
+def test_a_rollback_is_followed_with_the_rollback_window():
+    watch = RolloutWatch(update_monitor_s=5, rollback_monitor_s=2)
+    assert watch.verdict("updating", 2, 6, now=0) is None
+    assert watch.verdict("rollback_started", 6, 6, now=3) is None
+    assert watch.verdict("rollback_started", 6, 6, now=5) == "rolled_back"
+
+
+def test_convergence_counts_tasks_running_that_should_run():
+    tasks = [task(), task(), task("starting"), task("running", desired="shutdown")]
+    assert convergence(tasks, REPLICATED_6, eligible_nodes=3) == (2, 6)
+    assert convergence(tasks, {"Global": {}}, eligible_nodes=3) == (2, 3)
