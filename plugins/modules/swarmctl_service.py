@@ -129,7 +129,11 @@ options:
     type: list
     elements: dict
   configs:
-    description: Existing swarm configs to give the tasks - name, target, uid, gid, mode.
+    description:
+      - Swarm configs to give the tasks - name, target, uid, gid, mode.
+      - An entry with C(data) (and optionally C(labels)) is made when no config of that name exists, so a
+        service and its configuration are kept in one step. Swarm configs cannot change - name them after
+        their content (e.g. C(edge-lb-<hash>)) and a new content rolls the service over to the new name.
     type: list
     elements: dict
   stop_grace_period:
@@ -143,6 +147,13 @@ options:
     description: Seconds to follow a rollout before giving up (the task fails, saying where the rollout stands).
     type: int
     default: 300
+  on_leader_only:
+    description:
+      - Act only where this engine is the swarm's leader; elsewhere return at once, reported as skipped, with
+        the leader's host name in C(leader). Run on every manager, exactly one acts, and no step is needed
+        beforehand to find a manager that answers.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - swarmctl_docker
 attributes:
@@ -210,14 +221,19 @@ failed_tasks:
   elements: str
 seconds:
   description: How long the rollout took.
-  returned: always
+  returned: when it acted
   type: float
+leader:
+  description: Host name of the swarm's leader (empty when there is none), where O(on_leader_only) skipped.
+  returned: when skipped
+  type: str
 """
 
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
+from ansible.module_utils.swarmctl_engine_api import EngineAPI, EngineAPIError
 from ansible.module_utils.swarmctl_service import (
     ROLLOUT_OUTCOME,
     RolloutWatch,
@@ -280,6 +296,19 @@ class Service:
             return {}
         listing = self.api.secrets() if kind == "secrets" else self.api.configs()
         return {obj["Spec"]["Name"]: obj["ID"] for obj in listing if obj["Spec"]["Name"] in wanted}
+
+    def config_ids(self, create):
+        """IDs of the configs the service names; one given with its data is made when missing."""
+        ids = self.named_ids("configs")
+        for item in self.p["configs"] or []:
+            if item["name"] in ids or item.get("data") is None:
+                continue
+            if create:
+                made = self.api.create_config(item["name"], str(item["data"]).encode(), labels=item.get("labels") or {})
+                ids[item["name"]] = made["ID"]
+            else:
+                ids[item["name"]] = f"(new config {item['name']})"
+        return ids
 
     def node_names(self):
         return {n["ID"]: n.get("Description", {}).get("Hostname", n["ID"][:12]) for n in self.api.nodes()}
@@ -362,6 +391,23 @@ class Service:
         return all(t.get("Status", {}).get("State") == "running" for t in tasks if t.get("DesiredState") == "running")
 
 
+def leadership(module):
+    """(whether this engine leads its swarm, the leader's host name or None), asked without the Docker SDK."""
+    url = module.params["docker_host"]
+    try:
+        api = EngineAPI(url, module.params["timeout"]) if url.startswith("unix://") else docker_client(module).api
+        swarm = api.info().get("Swarm") or {}
+        if not swarm.get("ControlAvailable"):
+            return False, None
+        managers = api.nodes(filters={"role": "manager"})
+    except (EngineAPIError, errors.APIError, OSError) as exc:
+        module.fail_json(msg=f"cannot ask the engine at {url} whether it leads the swarm: {exc}")
+    leader = next((n for n in managers if (n.get("ManagerStatus") or {}).get("Leader")), None)
+    if leader is None:
+        return False, None
+    return leader["ID"] == swarm.get("NodeID"), leader.get("Description", {}).get("Hostname") or leader["ID"]
+
+
 def engine_time(client):
     """The engine's clock now: UpdateStatus and task times come from it, not from this module's host clock."""
     return parse_time(client.api.info().get("SystemTime", ""))
@@ -404,11 +450,18 @@ def main():
             stop_grace_period=dict(type="str"),
             wait=dict(type="bool", default=True),
             wait_timeout=dict(type="int", default=300),
+            on_leader_only=dict(type="bool", default=False),
             **DOCKER_COMMON_ARGS,
         ),
         supports_check_mode=True,
     )
     p = module.params
+    if p["on_leader_only"]:
+        leads, leader = leadership(module)
+        if not leads:
+            module.exit_json(changed=False, skipped=True, leader=leader or "",
+                             msg=f"{leader} leads the swarm and does this" if leader else
+                             "not done here: this engine is not a manager of a swarm that has a leader")
     client = docker_client(module)
     service = Service(module, client)
     started = time.monotonic()
@@ -470,7 +523,7 @@ def run(module, client, service):
         image_ref = service.resolve_image(p["image"])
         params = dict(p, replicas=p["replicas"] if p["replicas"] is not None else 1)
         desired = build_spec(params, image_ref, service.network_ids(create=not module.check_mode),
-                             service.named_ids("secrets"), service.named_ids("configs"))
+                             service.named_ids("secrets"), service.config_ids(create=not module.check_mode))
 
     if current is None:
         action, changes = "created", ["(new service)"]
