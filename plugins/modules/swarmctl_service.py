@@ -234,6 +234,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
 from ansible.module_utils.swarmctl_engine_api import EngineAPI, EngineAPIError
+from ansible.module_utils.swarmctl_swarm import list_nodes, local_state
 from ansible.module_utils.swarmctl_service import (
     ROLLOUT_OUTCOME,
     RolloutWatch,
@@ -395,17 +396,14 @@ def leadership(module):
     """(whether this engine leads its swarm, the leader's host name or None), asked without the Docker SDK."""
     url = module.params["docker_host"]
     try:
-        api = EngineAPI(url, module.params["timeout"]) if url.startswith("unix://") else docker_client(module).api
-        swarm = api.info().get("Swarm") or {}
-        if not swarm.get("ControlAvailable"):
-            return False, None
-        managers = api.nodes(filters={"role": "manager"})
+        client = EngineAPI(url, module.params["timeout"]) if url.startswith("unix://") else docker_client(module)
+        me = local_state(client)
+        leader = next((n for n in list_nodes(client) if n["leader"]), None) if me["is_manager"] else None
     except (EngineAPIError, errors.APIError, OSError) as exc:
         module.fail_json(msg=f"cannot ask the engine at {url} whether it leads the swarm: {exc}")
-    leader = next((n for n in managers if (n.get("ManagerStatus") or {}).get("Leader")), None)
     if leader is None:
         return False, None
-    return leader["ID"] == swarm.get("NodeID"), leader.get("Description", {}).get("Hostname") or leader["ID"]
+    return leader["id"] == me["node_id"], leader["hostname"] or leader["id"]
 
 
 def engine_time(client):
