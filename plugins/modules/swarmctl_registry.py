@@ -12,8 +12,8 @@ description:
     its configuration and a systemd drop-in that lets it bind a privileged port as its own user.
   - Restarts the registry only when one of those changed, then waits until it answers
     C(https://<name>:<port>/v2/) with 401 (credentials wanted), verified against O(ca_cert) by name.
-  - An htpasswd entry that already verifies its password is kept (bcrypt hashes are salted; re-hashing
-    would change the file on every run). Passwords and the key are never logged or shown in diffs.
+  - An htpasswd entry that already verifies its password at O(bcrypt_cost) is kept (bcrypt hashes are salted;
+    re-hashing would change the file on every run). Passwords and the key are never logged or shown in diffs.
 options:
   name:
     description: The registry's DNS name (its certificate's subjectAltName).
@@ -65,6 +65,14 @@ options:
     type: list
     elements: str
     default: [docker-registry, python3-bcrypt]
+  bcrypt_cost:
+    description:
+      - The bcrypt cost of htpasswd entries (4-31). The registry checks the password on every request it
+        serves, so each step up doubles the CPU every pull, push and image lookup costs it.
+      - The default is Apache C(htpasswd -B)'s own. A password swarmctl generates (32 random characters)
+        is out of reach of guessing at any cost; raise it for passwords people choose.
+    type: int
+    default: 5
   wait_timeout:
     description: Seconds to wait for the registry to answer after a (re)start.
     type: int
@@ -160,8 +168,8 @@ health:
 """
 
 
-def htpasswd_text(path, users):
-    """The htpasswd content for users, keeping every existing entry that still verifies its password."""
+def htpasswd_text(path, users, cost):
+    """The htpasswd content for users, keeping every existing entry that still verifies its password at cost."""
     import bcrypt
 
     existing = {}
@@ -175,11 +183,17 @@ def htpasswd_text(path, users):
     for user in users:
         name, password = user["name"], user["password"]
         hashed = existing.get(name)
-        if not (hashed and _verifies(bcrypt, hashed, password)):
+        if not (hashed and bcrypt_cost_of(hashed) == cost and _verifies(bcrypt, hashed, password)):
             # Apache's htpasswd writes $2y$; the registry accepts it and bcrypt's $2b$ is the same algorithm.
-            hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode().replace("$2b$", "$2y$", 1)
+            hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=cost)).decode().replace("$2b$", "$2y$", 1)
         lines.append(f"{name}:{hashed}\n")
     return "".join(lines)
+
+
+def bcrypt_cost_of(hashed):
+    """The cost field of a bcrypt hash ($2y$05$...), or None."""
+    parts = hashed.split("$")
+    return int(parts[2]) if len(parts) > 3 and parts[2].isdigit() else None
 
 
 def _verifies(bcrypt, hashed, password):
@@ -219,6 +233,7 @@ def main():
             log_level=dict(type="str", default="info"),
             delete_enabled=dict(type="bool", default=True),
             packages=dict(type="list", elements="str", default=["docker-registry", "python3-bcrypt"]),
+            bcrypt_cost=dict(type="int", default=5),
             wait_timeout=dict(type="int", default=60),
         ),
         supports_check_mode=True,
@@ -227,6 +242,8 @@ def main():
     for user in p["users"]:
         if not user.get("name") or not user.get("password") or ":" in user["name"]:
             module.fail_json(msg="each of users needs a name (without ':') and a non-empty password")
+    if not 4 <= p["bcrypt_cost"] <= 31:
+        module.fail_json(msg=f"bcrypt_cost must be between 4 and 31, not {p['bcrypt_cost']}")
     changes = HostChanges(module)
     url = f"https://{p['name']}{'' if p['port'] == 443 else ':%d' % p['port']}/v2/"
 
@@ -242,7 +259,7 @@ def main():
     restart |= changes.file(f"{d}/tls/registry.crt", p["tls_cert"].strip() + "\n", mode=0o644, group="docker-registry")
     restart |= changes.file(f"{d}/tls/registry.key", p["tls_key"].strip() + "\n", mode=0o640, group="docker-registry",
                             secret=True)
-    restart |= changes.file(f"{d}/htpasswd", htpasswd_text(f"{d}/htpasswd", p["users"]), mode=0o640,
+    restart |= changes.file(f"{d}/htpasswd", htpasswd_text(f"{d}/htpasswd", p["users"], p["bcrypt_cost"]), mode=0o640,
                             group="docker-registry", secret=True)
     restart |= changes.file(f"{d}/config.yml", render_config(p), mode=0o640, group="docker-registry")
     unit_changed = changes.file(DROPIN, DROPIN_TEXT)

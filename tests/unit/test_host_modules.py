@@ -26,12 +26,23 @@ def test_docker_config_auth_is_base64_user_colon_password():
 def test_htpasswd_keeps_entries_that_verify(tmp_path):
     pytest.importorskip("bcrypt")
     path = tmp_path / "htpasswd"
-    first = registry_mod.htpasswd_text(str(path), [{"name": "swarmctl", "password": "one"}])
-    assert first.startswith("swarmctl:$2y$")
+    first = registry_mod.htpasswd_text(str(path), [{"name": "swarmctl", "password": "one"}], 5)
+    assert first.startswith("swarmctl:$2y$05$")
     path.write_text(first)
-    assert registry_mod.htpasswd_text(str(path), [{"name": "swarmctl", "password": "one"}]) == first
-    changed = registry_mod.htpasswd_text(str(path), [{"name": "swarmctl", "password": "two"}])
-    assert changed != first and changed.startswith("swarmctl:$2y$")
+    assert registry_mod.htpasswd_text(str(path), [{"name": "swarmctl", "password": "one"}], 5) == first
+    changed = registry_mod.htpasswd_text(str(path), [{"name": "swarmctl", "password": "two"}], 5)
+    assert changed != first and changed.startswith("swarmctl:$2y$05$")
+
+
+def test_htpasswd_rehashes_entries_of_another_cost(tmp_path):
+    """An entry hashed at another cost is made again at the one asked for (every request pays that cost)."""
+    bcrypt = pytest.importorskip("bcrypt")
+    path = tmp_path / "htpasswd"
+    path.write_text("swarmctl:" + bcrypt.hashpw(b"one", bcrypt.gensalt(rounds=6)).decode() + "\n")
+    again = registry_mod.htpasswd_text(str(path), [{"name": "swarmctl", "password": "one"}], 5)
+    assert again.startswith("swarmctl:$2y$05$")
+    assert registry_mod.bcrypt_cost_of(again.split(":", 1)[1].strip()) == 5
+    assert registry_mod.bcrypt_cost_of("not a hash") is None
 
 
 def test_registry_config_serves_tls_with_htpasswd():
