@@ -164,7 +164,7 @@ attributes:
   idempotent:
     description: An unchanged spec is not touched and nothing restarts.
 requirements:
-  - docker (python3-docker) on a manager, logged in to the registry the images come from
+  - A manager logged in to the registry the images come from (C(docker login) credentials in C(~/.docker/config.json)); no Docker SDK, the engine is asked over its socket
 author: swarmctl developers
 """
 
@@ -232,8 +232,8 @@ leader:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
-from ansible.module_utils.swarmctl_engine_api import EngineAPI, EngineAPIError
+from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
+from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api, registry_auth
 from ansible.module_utils.swarmctl_swarm import list_nodes, local_state
 from ansible.module_utils.swarmctl_service import (
     ROLLOUT_OUTCOME,
@@ -252,26 +252,30 @@ from ansible.module_utils.swarmctl_service import (
 
 
 class Service:
-    def __init__(self, module, client):
+    """One service, through the engine's API (EngineAPI: no Docker SDK, whose import costs more than a no-change
+    run of this module does)."""
+
+    def __init__(self, module, api):
         self.module = module
-        self.client = client
-        self.api = client.api
+        self.api = api
         self.p = module.params
 
     # -- reading -----------------------------------------------------------------------------------
     def current(self):
         try:
             return self.api.inspect_service(self.p["name"])
-        except errors.NotFound:
-            return None
+        except EngineAPIError as exc:
+            if exc.not_found:
+                return None
+            raise
 
     def resolve_image(self, image):
         if not self.p["resolve_image"] or "@" in image:
             return image
         try:
-            digest = self.api.inspect_distribution(image)["Descriptor"]["digest"]
-        except errors.APIError as exc:
-            self.module.fail_json(msg=f"cannot find image {image} in its registry: {api_error_text(exc)}. Push it first "
+            digest = self.api.inspect_distribution(image, registry_auth(image))["Descriptor"]["digest"]
+        except EngineAPIError as exc:
+            self.module.fail_json(msg=f"cannot find image {image} in its registry: {exc.explanation}. Push it first "
                                       "(swarmctl up pushes registry_images), and check the manager is logged in.")
         return f"{image}@{digest}"
 
@@ -284,8 +288,8 @@ class Service:
                     self.module.fail_json(msg=f"network {name!r} exists but is not a swarm overlay network")
                 ids[name] = found[0]["Id"]
             elif create:
-                created = self.api.create_network(name, driver="overlay", attachable=True,
-                                                  labels={"io.swarmctl.managed": "true"})
+                created = self.api.create_network({"Name": name, "Driver": "overlay", "Attachable": True,
+                                                   "Labels": {"io.swarmctl.managed": "true"}})
                 ids[name] = created["Id"]
             else:
                 ids[name] = f"(new network {name})"
@@ -319,29 +323,23 @@ class Service:
 
     # -- writing -----------------------------------------------------------------------------------
     def create(self, spec):
-        self.api.create_service(
-            spec["TaskTemplate"], name=spec["Name"], labels=spec.get("Labels"), mode=spec.get("Mode"),
-            update_config=spec.get("UpdateConfig"), endpoint_spec=spec.get("EndpointSpec"),
-            rollback_config=spec.get("RollbackConfig"),
-        )
+        # The manager keeps the registry credentials with the service, so every node can pull its image.
+        self.api.create_service(spec, registry_auth(spec["TaskTemplate"]["ContainerSpec"]["Image"]))
 
     def update(self, current, spec):
         template = dict(spec["TaskTemplate"])
         # Keep the engine's own counter, so an update does not force a restart of unchanged tasks.
         template["ForceUpdate"] = current["Spec"]["TaskTemplate"].get("ForceUpdate", 0)
-        self.api.update_service(
-            current["ID"], current["Version"]["Index"], task_template=template, name=spec["Name"],
-            labels=spec.get("Labels") or {}, mode=spec.get("Mode"), update_config=spec.get("UpdateConfig") or {},
-            endpoint_spec=spec.get("EndpointSpec") or {}, rollback_config=spec.get("RollbackConfig") or {},
-            fetch_current_spec=False,
-        )
+        # The API replaces the whole spec. A part left out is reset to the engine's default; an empty one
+        # would be stored as a filled-in default that the next run sees as a difference.
+        body = {key: value for key, value in spec.items() if value not in (None, {}, [])}
+        body["TaskTemplate"] = template
+        self.api.update_service(current["ID"], current["Version"]["Index"], body,
+                                registry_auth(template["ContainerSpec"]["Image"]))
 
     def rollback(self, current):
-        # The SDK on Debian 12 (5.0.3) has no rollback flag; this is the request `docker service rollback` makes.
-        url = self.api._url("/services/{0}/update", current["ID"])
-        response = self.api._post_json(url, data=current["Spec"],
-                                       params={"version": current["Version"]["Index"], "rollback": "previous"})
-        self.api._raise_for_status(response)
+        # What `docker service rollback` asks: the engine goes back to the service's previous spec.
+        self.api.update_service(current["ID"], current["Version"]["Index"], current["Spec"], rollback=True)
 
     # -- following a rollout -------------------------------------------------------------------------
     def follow(self, since, mode, expect_rollout):
@@ -396,19 +394,19 @@ def leadership(module):
     """(whether this engine leads its swarm, the leader's host name or None), asked without the Docker SDK."""
     url = module.params["docker_host"]
     try:
-        client = EngineAPI(url, module.params["timeout"]) if url.startswith("unix://") else docker_client(module)
-        me = local_state(client)
-        leader = next((n for n in list_nodes(client) if n["leader"]), None) if me["is_manager"] else None
-    except (EngineAPIError, errors.APIError, OSError) as exc:
+        api = engine_api(module)
+        me = local_state(api)
+        leader = next((n for n in list_nodes(api) if n["leader"]), None) if me["is_manager"] else None
+    except (EngineAPIError, OSError) as exc:
         module.fail_json(msg=f"cannot ask the engine at {url} whether it leads the swarm: {exc}")
     if leader is None:
         return False, None
     return leader["id"] == me["node_id"], leader["hostname"] or leader["id"]
 
 
-def engine_time(client):
+def engine_time(api):
     """The engine's clock now: UpdateStatus and task times come from it, not from this module's host clock."""
-    return parse_time(client.api.info().get("SystemTime", ""))
+    return parse_time(api.info().get("SystemTime", ""))
 
 
 def main():
@@ -460,22 +458,25 @@ def main():
             module.exit_json(changed=False, skipped=True, leader=leader or "",
                              msg=f"{leader} leads the swarm and does this" if leader else
                              "not done here: this engine is not a manager of a swarm that has a leader")
-    client = docker_client(module)
-    service = Service(module, client)
+    api = engine_api(module)
+    service = Service(module, api)
     started = time.monotonic()
     try:
-        result = run(module, client, service)
+        result = run(module, api, service)
     except SpecError as exc:
         module.fail_json(msg=f"service {p['name']}: {exc}")
-    except errors.APIError as exc:
-        module.fail_json(msg=f"service {p['name']}: the engine refused: {api_error_text(exc)}")
+    except EngineAPIError as exc:
+        module.fail_json(msg=f"service {p['name']}: the engine refused: {exc.explanation}")
+    except OSError as exc:
+        module.fail_json(msg=f"service {p['name']}: cannot reach the Docker engine at {p['docker_host']}: {exc}. "
+                             "Is it running? (systemctl status docker)")
     result["seconds"] = round(time.monotonic() - started, 1)
     if result.get("failed"):
         module.fail_json(**result)
     module.exit_json(**result)
 
 
-def run(module, client, service):
+def run(module, api, service):
     p = module.params
     current = service.current()
     base = dict(changed=False, action="unchanged", rollout="none", changes=[], failed_tasks=[])
@@ -484,7 +485,7 @@ def run(module, client, service):
         if current is None:
             return dict(base, action="absent")
         if not module.check_mode:
-            client.api.remove_service(current["ID"])
+            api.remove_service(current["ID"])
         return dict(base, changed=True, action="removed")
 
     if p["rollback"]:
@@ -496,7 +497,7 @@ def run(module, client, service):
         result = dict(base, changed=True, action="rolled_back", image=previous_image)
         if module.check_mode:
             return result
-        since = engine_time(client)
+        since = engine_time(api)
         service.rollback(current)
         rollout, running, failures, message = service.follow(since, current["Spec"]["Mode"], True)
         result.update(rollout=rollout, running=running, failed_tasks=failures)
@@ -540,11 +541,11 @@ def run(module, client, service):
     if not changes or module.check_mode:
         return result
 
-    since = engine_time(client)
+    since = engine_time(api)
     if current is not None and set(current["Spec"].get("Mode", {})) != set(desired["Mode"]):
         # Swarm cannot switch a service between replicated and global: it is made again.
-        client.api.remove_service(current["ID"])
-        _wait_gone(client, current["ID"])
+        api.remove_service(current["ID"])
+        _wait_gone(api, current["ID"])
         result["action"] = action = "recreated"
         current = None
     if current is None:
@@ -569,17 +570,15 @@ def run(module, client, service):
     return result
 
 
-def _wait_gone(client, service_id, timeout=60):
+def _wait_gone(api, service_id, timeout=60):
     """Until the removed service's tasks are gone (a new one may need their host ports)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if not client.api.tasks(filters={"service": service_id}):
+            if not api.tasks(filters={"service": service_id}):
                 return
-        except errors.NotFound:
-            return
-        except errors.APIError as exc:
-            if "not found" in api_error_text(exc):
+        except EngineAPIError as exc:
+            if exc.not_found or "not found" in str(exc.explanation):
                 return
             raise
         time.sleep(0.5)
