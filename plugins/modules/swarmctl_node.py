@@ -75,7 +75,7 @@ attributes:
   idempotent:
     description: Nodes already as wanted are not touched.
 requirements:
-  - docker (python3-docker) on a manager
+  - A Docker engine on a manager, asked over its socket (no Docker SDK needed)
 author: swarmctl developers
 """
 
@@ -105,8 +105,11 @@ nodes:
   elements: dict
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
+from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
+from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
 from ansible.module_utils.swarmctl_swarm import (
     demotion_problem,
     list_nodes,
@@ -147,6 +150,17 @@ class Nodes:
         if not self.module.check_mode:
             update_node(self.client, wanted["node_id"], changes)
             self.refresh()
+
+    def change_many(self, items):
+        """Settings of several nodes at once, a request per node: the managers commit them in one Raft
+        round or a few instead of one round each (labels on every node of a new swarm, say)."""
+        for wanted, _, what in items:
+            self.actions.append(f"{self.name(wanted)}: {what}")
+        if self.module.check_mode or not items:
+            return
+        with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
+            list(pool.map(lambda item: update_node(self.client, item[0]["node_id"], item[1]), items))
+        self.refresh()
 
     def promote(self, wanted):
         self.change(wanted, {"role": "manager"}, "promoted to manager")
@@ -191,13 +205,17 @@ def present(module, nodes):
     for wanted, changes in plans:  # promotions first: more managers before any fewer
         if changes.get("role") == "manager":
             nodes.promote(wanted)
+    settings, drains = [], []
     for wanted, changes in plans:
         rest = {k: v for k, v in changes.items() if k != "role"}
         if rest:
-            what = ", ".join(f"{k} {v if k != 'labels' else sorted(v.items())}" for k, v in rest.items())
-            nodes.change(wanted, rest, f"set {what}")
-            if rest.get("availability") == "drain" and module.params["drain_wait"]:
-                nodes.wait_drained(wanted)
+            what = "set " + ", ".join(f"{k} {v if k != 'labels' else sorted(v.items())}" for k, v in rest.items())
+            draining = rest.get("availability") == "drain" and module.params["drain_wait"]
+            (drains if draining else settings).append((wanted, rest, what))
+    nodes.change_many(settings)
+    for wanted, rest, what in drains:  # one at a time, each until its tasks run elsewhere
+        nodes.change(wanted, rest, what)
+        nodes.wait_drained(wanted)
     for wanted, changes in plans:  # demotions last, each checked against quorum at that moment
         if changes.get("role") == "worker":
             nodes.demote(wanted)
@@ -217,7 +235,7 @@ def absent(module, nodes):
                                      "(or remove it with force)", actions=nodes.actions)
         nodes.actions.append(f"{nodes.name(wanted)}: removed from the swarm")
         if not module.check_mode:
-            nodes.client.api.remove_node(wanted["node_id"], force=True)
+            nodes.client.remove_node(wanted["node_id"], force=True)
             nodes.refresh()
 
 
@@ -240,7 +258,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    client = docker_client(module)
+    client = engine_api(module)
     try:
         if not local_state(client)["is_manager"]:
             module.fail_json(msg="swarmctl_node runs on a manager; this host is not one")
@@ -250,8 +268,8 @@ def main():
             present(module, nodes)
         else:
             absent(module, nodes)
-    except errors.APIError as exc:
-        module.fail_json(msg=f"node update failed: {api_error_text(exc)}")
+    except EngineAPIError as exc:
+        module.fail_json(msg=f"node update failed: {exc.explanation}")
     result = dict(changed=bool(nodes.actions), actions=nodes.actions, failed_promotions=nodes.failed_promotions,
                   nodes=list(nodes.by_id.values()))
     if module._diff:

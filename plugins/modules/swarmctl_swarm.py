@@ -95,7 +95,7 @@ attributes:
   idempotent:
     description: A host already in this swarm is not touched.
 requirements:
-  - docker (python3-docker) on the host
+  - A Docker engine on the host, asked over its socket (no Docker SDK needed)
 author: swarmctl developers
 """
 
@@ -144,7 +144,8 @@ node_addr:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
+from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
+from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
 from ansible.module_utils.swarmctl_swarm import local_state, membership, membership_problem
 
 
@@ -173,7 +174,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    client = docker_client(module)
+    client = engine_api(module)
     try:
         before = local_state(client)
         where = membership(before, p["cluster_id"] or (before["cluster_id"] if p["init"] else ""), p["swarm_node_ids"])
@@ -182,8 +183,8 @@ def main():
         else:
             action = present(module, client, before, where)
         after = before if module.check_mode else local_state(client)
-    except errors.APIError as exc:
-        module.fail_json(msg=f"swarm operation failed on this host: {api_error_text(exc)}")
+    except EngineAPIError as exc:
+        module.fail_json(msg=f"swarm operation failed on this host: {exc.explanation}")
     result = dict(changed=action != "none", action=action, membership=where, node_id=after["node_id"],
                   cluster_id=after["cluster_id"])
     if action in ("joined", "rejoined"):
@@ -201,7 +202,7 @@ def leave(module, client, before):
     if before["is_manager"] and not module.params["force"]:
         module.fail_json(msg="this host is a manager; demote it first (swarmctl_node), or set force to leave anyway")
     if not module.check_mode:
-        client.swarm.leave(force=module.params["force"] or before["state"] != "active")
+        client.leave_swarm(force=module.params["force"] or before["state"] != "active")
     return "left"
 
 
@@ -214,15 +215,15 @@ def present(module, client, before, where):
         if module.check_mode:
             return "unlocked"
         try:
-            client.swarm.unlock(p["unlock_key"])
-        except errors.APIError as exc:
-            module.fail_json(msg=f"the unlock key was refused: {api_error_text(exc)}")
+            client.unlock_swarm(p["unlock_key"])
+        except EngineAPIError as exc:
+            module.fail_json(msg=f"the unlock key was refused: {exc.explanation}")
         return "unlocked"
     if where in ("other", "broken"):
         if not p["force_rejoin"]:
             module.fail_json(msg=membership_problem(before, where), membership=where)
         if not module.check_mode:
-            client.swarm.leave(force=True)
+            client.leave_swarm(force=True)
         joined = join_or_init(module, client)
         return "rejoined" if joined != "none" else "left"
     if where == "none":
@@ -236,24 +237,32 @@ def join_or_init(module, client):
     p = module.params
     if p["init"] and not p["cluster_id"]:
         if not module.check_mode:
-            kwargs = {}
+            spec = {}
             if p["autolock"] is not None:
-                kwargs["autolock_managers"] = p["autolock"]
-            client.swarm.init(advertise_addr=p["advertise_addr"], listen_addr=p["listen_addr"],
-                              default_addr_pool=p["default_addr_pool"], subnet_size=p["subnet_size"],
-                              data_path_addr=p["data_path_addr"], **kwargs)
+                spec["EncryptionConfig"] = {"AutoLockManagers": p["autolock"]}
+            client.init_swarm(_without_none({
+                "ListenAddr": p["listen_addr"], "AdvertiseAddr": p["advertise_addr"], "DataPathAddr": p["data_path_addr"],
+                "DefaultAddrPool": p["default_addr_pool"], "SubnetSize": p["subnet_size"], "ForceNewCluster": False,
+                "Spec": spec,
+            }))
         return "initialized"
     if not p["remote_addrs"] or not p["join_token"]:
         module.fail_json(msg="no live manager to join through: give remote_addrs and join_token")
     if not module.check_mode:
-        client.swarm.join(remote_addrs=p["remote_addrs"], join_token=p["join_token"], listen_addr=p["listen_addr"],
-                          advertise_addr=p["advertise_addr"], data_path_addr=p["data_path_addr"])
+        client.join_swarm(_without_none({
+            "RemoteAddrs": p["remote_addrs"], "JoinToken": p["join_token"], "ListenAddr": p["listen_addr"],
+            "AdvertiseAddr": p["advertise_addr"], "DataPathAddr": p["data_path_addr"],
+        }))
     return "joined"
+
+
+def _without_none(request):
+    return {key: value for key, value in request.items() if value is not None}
 
 
 def update_swarm(module, client):
     p = module.params
-    swarm = client.api.inspect_swarm()
+    swarm = client.inspect_swarm()
     spec = swarm["Spec"]
     current = bool(spec.get("EncryptionConfig", {}).get("AutoLockManagers"))
     change_lock = p["autolock"] is not None and p["autolock"] != current
@@ -263,8 +272,8 @@ def update_swarm(module, client):
         # The API replaces the whole spec: start from the current one so nothing else is reset.
         if change_lock:
             spec = dict(spec, EncryptionConfig=dict(spec.get("EncryptionConfig") or {}, AutoLockManagers=p["autolock"]))
-        client.api.update_swarm(version=swarm["Version"]["Index"], swarm_spec=spec,
-                                rotate_worker_token=p["rotate_tokens"], rotate_manager_token=p["rotate_tokens"])
+        client.update_swarm(swarm["Version"]["Index"], spec, rotate_worker_token=p["rotate_tokens"],
+                            rotate_manager_token=p["rotate_tokens"])
     return "updated"
 
 
