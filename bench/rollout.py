@@ -5,13 +5,17 @@ delay 5 s, start-first, healthcheck). Target: swarmctl <= 1.1x the CLI.
 
 Uses a lab of its own (`bench-roll`, 172.25.97.0/24), provisioned by `swarmctl up`, removed at the end.
 Both rollouts start from v1 with every task running and v2 already pulled on every node (so neither pays for
-the first pull), and both wait as the CLI does by default (until the service converged).
+the first pull), and both wait as the CLI does by default (until the service converged). Each side is timed
+--rounds times (default 3), alternating which goes first, and the medians are compared: on a shared 2-core
+machine one rollout can differ from the next by a second or more.
 Run: .venv/bin/python bench/rollout.py
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,7 +52,15 @@ def timed(fn) -> float:
     return time.monotonic() - started
 
 
+def cli_update(image: str) -> None:
+    on_manager("docker", "service", "update", "--quiet", "--with-registry-auth", "--image", image, "web")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rollouts timed on each side; the medians are compared (default 3)")
+    rounds = parser.parse_args().rounds
     os.environ.setdefault("SWARMCTL_HOME", tempfile.mkdtemp(prefix="swarmctl-bench-"))
     lab = Lab(NAME, client=docker_client(), log=lambda msg: None)
     lab.down()
@@ -57,13 +69,22 @@ def main() -> None:
         swarmctl("up", "-i", inventory)
         for host in ("base2", "base3", "base4"):
             on_manager("docker", "pull", "--quiet", "westos.org/web:v2", host=host)
-        toolkit = timed(lambda: swarmctl("update", "web", "--image", "westos.org/web:v2", "-i", inventory))
-        swarmctl("update", "web", "--image", "westos.org/web:v1", "-i", inventory)
-        cli = timed(lambda: on_manager("docker", "service", "update", "--quiet", "--with-registry-auth",
-                                       "--image", "westos.org/web:v2", "web"))
-        print(f"rollout v1 -> v2 of 6 replicas, docker service update: {cli:.1f} s")
+        toolkit_runs, cli_runs = [], []
+        for round_no in range(rounds):
+            # Alternate which side goes first, so a drift of the shared CPU does not favour one side.
+            sides = [("swarmctl", toolkit_runs), ("cli", cli_runs)]
+            for side, runs in sides if round_no % 2 == 0 else reversed(sides):
+                if side == "swarmctl":
+                    runs.append(timed(lambda: swarmctl("update", "web", "--image", "westos.org/web:v2", "-i", inventory)))
+                else:
+                    runs.append(timed(lambda: cli_update("westos.org/web:v2")))
+                cli_update("westos.org/web:v1")  # back to v1, untimed
+        toolkit, cli = statistics.median(toolkit_runs), statistics.median(cli_runs)
+        print(f"rollout v1 -> v2 of 6 replicas, docker service update: {cli:.1f} s "
+              f"(median of {rounds}: {', '.join(f'{t:.1f}' for t in cli_runs)})")
         print(f"rollout v1 -> v2 of 6 replicas, swarmctl update (whole run): {toolkit:.1f} s "
-              f"({toolkit / cli:.2f}x the CLI; target <= 1.1x)")
+              f"(median of {rounds}: {', '.join(f'{t:.1f}' for t in toolkit_runs)}; "
+              f"{toolkit / cli:.2f}x the CLI; target <= 1.1x)")
     finally:
         lab.down()
 
