@@ -35,8 +35,9 @@ class _UnixConnection(http.client.HTTPConnection):
 
 
 class EngineAPI:
-    """The subset of the SDK's APIClient that swarmctl's read-only modules use, with the same method names
-    (and `.api` pointing at itself, so helpers written for `client.api.nodes()` take either)."""
+    """The engine requests swarmctl's swarm, node and service modules make. Reads keep the SDK APIClient's
+    method names (and `.api` points at itself, so helpers written for `client.api.nodes()` take either);
+    writes take the request bodies the engine API documents."""
 
     def __init__(self, base_url: str = "unix:///var/run/docker.sock", timeout: float = 60):
         if base_url.startswith("unix://"):
