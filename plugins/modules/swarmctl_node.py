@@ -270,6 +270,8 @@ def main():
             absent(module, nodes)
     except EngineAPIError as exc:
         module.fail_json(msg=f"node update failed: {exc.explanation}")
+    except OSError as exc:
+        module.fail_json(msg=f"the Docker engine at {module.params['docker_host']} did not answer: {exc}")
     result = dict(changed=bool(nodes.actions), actions=nodes.actions, failed_promotions=nodes.failed_promotions,
                   nodes=list(nodes.by_id.values()))
     if module._diff:

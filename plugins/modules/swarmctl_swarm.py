@@ -185,6 +185,8 @@ def main():
         after = before if module.check_mode else local_state(client)
     except EngineAPIError as exc:
         module.fail_json(msg=f"swarm operation failed on this host: {exc.explanation}")
+    except OSError as exc:
+        module.fail_json(msg=f"the Docker engine at {module.params['docker_host']} did not answer: {exc}")
     result = dict(changed=action != "none", action=action, membership=where, node_id=after["node_id"],
                   cluster_id=after["cluster_id"])
     if action in ("joined", "rejoined"):
