@@ -68,7 +68,7 @@ def swarmctl_node_entries(hosts, hostvars, managers):
     for host in hosts or []:
         hv = hostvars[host]
         node_id = join_addr = ""
-        for result in ("swarm_member", "swarm_primary_result"):
+        for result in ("swarm_member", "swarm_worker_member", "swarm_primary_result"):
             node_id = node_id or (hv.get(result) or {}).get("node_id") or ""
             join_addr = join_addr or (hv.get(result) or {}).get("join_addr") or ""
         node_id = node_id or ((hv.get("swarm_info") or {}).get("local") or {}).get("node_id") or ""
@@ -118,20 +118,6 @@ def swarmctl_join_addrs(addrs, managers, hostvars, port=2377):
     return out
 
 
-def swarmctl_join_waves(to_join, managers, workers):
-    """The hosts to join, in waves run one after the other: one manager per wave (each changes the Raft
-    membership the next one needs a quorum of), and the workers, which change none, with the last manager."""
-    pending = set(to_join or [])
-    waves = [[host] for host in managers or [] if host in pending]
-    joining_workers = [host for host in workers or [] if host in pending]
-    if joining_workers:
-        if waves:
-            waves[-1] = waves[-1] + joining_workers
-        else:
-            waves.append(joining_workers)
-    return waves
-
-
 def swarmctl_rotate(items, index):
     """items rotated left by index (a different first join address per host)."""
     items = list(items or [])
@@ -162,6 +148,5 @@ class FilterModule:
             "swarmctl_host_ports": swarmctl_host_ports,
             "swarmctl_rotate": swarmctl_rotate,
             "swarmctl_join_addrs": swarmctl_join_addrs,
-            "swarmctl_join_waves": swarmctl_join_waves,
             "swarmctl_read_files": swarmctl_read_files,
         }

@@ -113,16 +113,3 @@ def test_workers_may_join_through_managers_that_joined_in_the_same_run():
     addrs = swarmctl_join_addrs(["10.0.0.2:2377"], ["base2", "base3", "base4"], hostvars)
     assert addrs == ["10.0.0.2:2377", "10.0.0.3:2377"]
     assert [swarmctl_rotate(addrs, i)[0] for i in (1, 2)] == ["10.0.0.3:2377", "10.0.0.2:2377"]
-
-
-def test_managers_join_one_per_wave_and_the_workers_with_the_last():
-    from swarmctl_filters import swarmctl_join_waves
-
-    managers, workers = ["base2", "base3", "base4"], ["base5", "base6"]
-    assert swarmctl_join_waves(["base3", "base4", "base5", "base6"], managers, workers) == [
-        ["base3"], ["base4", "base5", "base6"]]
-    # Only what still has to join, in inventory order.
-    assert swarmctl_join_waves(["base6", "base4"], managers, workers) == [["base4", "base6"]]
-    assert swarmctl_join_waves(["base5", "base6"], managers, workers) == [["base5", "base6"]]
-    assert swarmctl_join_waves(["base3"], managers, workers) == [["base3"]]
-    assert swarmctl_join_waves([], managers, workers) == []
