@@ -152,8 +152,8 @@ class Nodes:
             self.refresh()
 
     def change_many(self, items):
-        """Settings of several nodes at once, a request per node: the managers commit them in one Raft
-        round or a few instead of one round each (labels on every node of a new swarm, say)."""
+        """Settings of several nodes (labels, active/pause) at once, a request per node: they are independent
+        of each other. On the 5-node lab five updates take ~60 ms either way; it is for large swarms."""
         for wanted, _, what in items:
             self.actions.append(f"{self.name(wanted)}: {what}")
         if self.module.check_mode or not items:
