@@ -64,6 +64,9 @@ class PlaybookRun:
             # ansible-runner turns host key checking off unless told otherwise; swarmctl never does.
             "ANSIBLE_HOST_KEY_CHECKING": "True",
             "ANSIBLE_NOCOLOR": "1",
+            # ansible-runner sets this variable (to add its own callback), and a variable beats ansible.cfg.
+            "ANSIBLE_CALLBACK_PLUGINS": str(content / "plugins" / "callback"),
+            "SWARMCTL_MODULE_CACHE": os.environ.get("SWARMCTL_MODULE_CACHE") or str(paths.state_dir() / "modules"),
             "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
         }
 
