@@ -6,7 +6,7 @@
 `swarmctl up` runs the whole site.yml: on a fresh lab (3 swarm hosts + the registry host) that is
 the cold provisioning, engine installs from Debian's archive included, up to a working TLS registry
 holding the demo images. Targets: lab up (image cached) <= 10 s; cold site.yml <= 120 s; a no-change
-re-run of site.yml <= 10 s.
+re-run of site.yml <= 10 s (the median of three re-runs).
 Uses a lab of its own (name `bench`, subnet 172.25.93.0/24) and removes it at the end.
 Run: .venv/bin/python bench/foundation.py [--skip-build]
 """
@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,8 @@ sys.path.insert(0, str(ROOT))
 from swarmctl.lab import images, recipes  # noqa: E402
 from swarmctl.lab.lab import Lab, docker_client  # noqa: E402
 from swarmctl.lab.topology import LabSpec  # noqa: E402
+
+RERUNS = 3
 
 
 def timed(fn):
@@ -81,8 +84,10 @@ def main() -> None:
         print(f"swarmctl up cold, fresh 3+1 lab, up to a working registry holding the images: {registry_ready:.1f} s "
               "(target <= 120 s)")
         print(f"swarmctl up cold, the whole site.yml (and swarm, services, reconciler): {cold['']:.1f} s")
-        rerun = swarmctl("up", "-i", inventory)
-        print(f"swarmctl up re-run (no change), the whole site.yml: {rerun['']:.1f} s (target <= 10 s)")
+        # This machine's 2 cores are shared with every lab host: one re-run can be seconds off the next.
+        reruns = sorted(swarmctl("up", "-i", inventory)[""] for _ in range(RERUNS))
+        print(f"swarmctl up re-run (no change), the whole site.yml: {statistics.median(reruns):.1f} s, median of "
+              f"{RERUNS} ({', '.join(f'{r:.1f}' for r in reruns)}) (target <= 10 s)")
     finally:
         lab.down()
 
