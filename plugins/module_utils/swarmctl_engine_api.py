@@ -168,16 +168,22 @@ class EngineAPI:
                                                 "rotateManagerToken": _flag(rotate_manager_token)}, body=swarm_spec)
 
 
-def engine_api(module) -> EngineAPI:
+def engine_api(module, missing_ok: bool = False) -> EngineAPI | None:
     """EngineAPI for an Ansible module's docker_host, checked with a ping; else the module fails saying how
-    to get an engine."""
+    to get an engine (or, with missing_ok, None: a host where the engine is not installed yet)."""
     url = module.params["docker_host"]
+    if url.startswith("unix://") and not os.path.exists(url[len("unix://"):]):
+        if missing_ok:
+            return None
+        module.fail_json(msg=f"no Docker engine at {url}: is it installed and running? (systemctl status docker)")
     try:
         api = EngineAPI(url, module.params["timeout"])
         api.ping()
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     except OSError as exc:
+        if missing_ok:
+            return None
         module.fail_json(msg=f"cannot reach the Docker engine at {url}: {exc}. Is it running? (systemctl status docker)")
     return api
 

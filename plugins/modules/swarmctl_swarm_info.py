@@ -23,7 +23,7 @@ options:
     default: false
   engine_missing_ok:
     description:
-      - Where there is no engine yet (or no Docker SDK for Python), report C(local.state=no-engine) instead of
+      - Where there is no engine yet (or it does not answer), report C(local.state=no-engine) instead of
         failing. Used by checks that run before the engine is installed.
     type: bool
     default: false
@@ -35,7 +35,7 @@ attributes:
   diff_mode:
     support: none
 requirements:
-  - docker (python3-docker) on the host
+  - A Docker engine on the host, asked over its socket (no Docker SDK needed)
 author: swarmctl developers
 """
 
@@ -72,31 +72,10 @@ unlock_key:
   type: str
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
-from ansible.module_utils.swarmctl_engine_api import EngineAPI, EngineAPIError
+from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text
+from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
 from ansible.module_utils.swarmctl_swarm import kernel_has_ipvs, list_nodes, local_state
-
-
-def engine_client(module):
-    """The light unix-socket client where it can serve, else the Docker SDK."""
-    url = module.params["docker_host"]
-    if not url.startswith("unix://"):
-        return docker_client(module)
-    if not os.path.exists(url[len("unix://"):]):
-        if module.params["engine_missing_ok"]:
-            return None
-        module.fail_json(msg=f"no Docker engine at {url}: is it installed and running? (systemctl status docker)")
-    client = EngineAPI(url, module.params["timeout"])
-    try:
-        client.ping()
-    except OSError as exc:
-        if module.params["engine_missing_ok"]:
-            return None
-        module.fail_json(msg=f"cannot reach the Docker engine at {url}: {exc}. Is it running? (systemctl status docker)")
-    return client
 
 
 def main():
@@ -105,7 +84,7 @@ def main():
                            engine_missing_ok=dict(type="bool", default=False), **DOCKER_COMMON_ARGS),
         supports_check_mode=True,
     )
-    client = engine_client(module)
+    client = engine_api(module, missing_ok=module.params["engine_missing_ok"])
     if client is None:
         module.exit_json(changed=False, local=dict(state="no-engine", node_id="", node_addr="", is_manager=False,
                                                    error="", remote_managers=[], cluster_id="", ipvs=kernel_has_ipvs()))
@@ -126,7 +105,7 @@ def main():
                 result["tokens"] = dict(worker=swarm["JoinTokens"]["Worker"], manager=swarm["JoinTokens"]["Manager"])
             if module.params["unlock_key"]:
                 result["unlock_key"] = (client.api.get_unlock_key() or {}).get("UnlockKey") or ""
-    except (EngineAPIError, errors.APIError) as exc:
+    except EngineAPIError as exc:
         module.fail_json(msg=f"the engine could not tell its swarm state: {api_error_text(exc)}", **result)
     module.exit_json(**result)
 

@@ -2,7 +2,7 @@ import base64
 import json
 
 import pytest
-from ansible.module_utils.swarmctl_engine_api import EngineAPI, registry_auth, registry_of
+from ansible.module_utils.swarmctl_engine_api import EngineAPI, engine_api, registry_auth, registry_of
 
 
 def _config(tmp_path, auths):
@@ -77,3 +77,28 @@ def test_a_service_update_sends_only_the_parts_the_spec_sets():
     assert (service_id, version, rollback) == ("svc1", 42, False)
     assert set(body) == {"Name", "Mode", "TaskTemplate", "UpdateConfig"}
     assert body["TaskTemplate"]["ForceUpdate"] == 3, "the engine's counter is kept: no forced restart"
+
+
+class _FakeModule:
+    def __init__(self, docker_host):
+        self.params = {"docker_host": docker_host, "timeout": 2}
+
+    def fail_json(self, **kwargs):
+        raise SystemExit(kwargs["msg"])
+
+
+def test_engine_api_says_when_there_is_no_engine_or_reports_none_when_that_is_fine(tmp_path):
+    missing = f"unix://{tmp_path}/docker.sock"
+    assert engine_api(_FakeModule(missing), missing_ok=True) is None
+    with pytest.raises(SystemExit, match="no Docker engine at .*systemctl status docker"):
+        engine_api(_FakeModule(missing))
+    # A socket file nobody listens on: the ping fails.
+    import socket
+
+    path = tmp_path / "dead.sock"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(path))
+    sock.close()
+    assert engine_api(_FakeModule(f"unix://{path}"), missing_ok=True) is None
+    with pytest.raises(SystemExit, match="cannot reach the Docker engine"):
+        engine_api(_FakeModule(f"unix://{path}"))

@@ -223,3 +223,34 @@ def test_a_manager_seen_down_counts_its_outage_from_the_status_change():
     # Unreachable but not (yet) down: the clock starts with this look.
     nodes[0]["state"] = "unknown"
     assert decide(snap(nodes, now=95.0), Memory(), CONFIG) == []
+
+
+class _RecordingAPI:
+    def __init__(self, spec):
+        self.spec = spec
+        self.updates = []
+
+    def inspect_service(self, service_id):
+        return {"ID": service_id, "Version": {"Index": 7}, "Spec": self.spec}
+
+    def update_service(self, service_id, version, **kwargs):
+        self.updates.append(kwargs)
+
+
+@pytest.mark.parametrize("spec_extra, sent", [
+    ({}, {"rollback_config": None, "endpoint_spec": None}),
+    ({"RollbackConfig": {"Parallelism": 2}, "EndpointSpec": {"Mode": "dnsrr"}},
+     {"rollback_config": {"Parallelism": 2}, "endpoint_spec": {"Mode": "dnsrr"}}),
+])
+def test_a_rebalance_sends_only_the_parts_the_service_has(spec_extra, sent):
+    from swarmctl_reconciler.engine import Engine
+
+    spec = {"Name": "web", "TaskTemplate": {"ContainerSpec": {"Image": "web:v1"}}, "Mode": {"Replicated": {"Replicas": 2}},
+            "UpdateConfig": {"Parallelism": 1, "Order": "start-first"}, **spec_extra}
+    engine = Engine.__new__(Engine)
+    engine.api = _RecordingAPI(spec)
+    engine.rebalance("svc1")
+    update = engine.api.updates[0]
+    assert {key: update[key] for key in sent} == sent
+    assert update["update_config"] == {"Parallelism": 1, "Order": "stop-first"}
+    assert update["task_template"]["ForceUpdate"] == 1

@@ -111,10 +111,12 @@ class Engine:
         if force:
             template["ForceUpdate"] = template.get("ForceUpdate", 0) + 1
         update_config = dict(spec.get("UpdateConfig") or {}, Order=order)
+        # Parts the service does not set are left out (None), not sent empty: the engine would store an
+        # empty part filled with its defaults, and the next `swarmctl up` would see a difference to undo.
         self.api.update_service(service_id, svc["Version"]["Index"], task_template=template, name=spec["Name"],
                                 labels=spec.get("Labels") or {}, mode=spec.get("Mode"), update_config=update_config,
-                                endpoint_spec=spec.get("EndpointSpec") or {},
-                                rollback_config=spec.get("RollbackConfig") or {}, fetch_current_spec=False)
+                                endpoint_spec=spec.get("EndpointSpec"), rollback_config=spec.get("RollbackConfig"),
+                                fetch_current_spec=False)
 
     def rebalance(self, service_id: str) -> None:
         """A forced rolling update, stop-first (see decide.rebalance_actions), every task replaced."""
