@@ -14,7 +14,8 @@ description:
     as a manager.
   - Demotions come last, and only when the managers that remain reachable still form a majority of the managers
     that remain; the last manager is never demoted. Otherwise the task fails, with the reason, before it demotes
-    anything.
+    anything. Each demotion is waited on (up to O(wait_timeout)) until the node is out of the managers' Raft
+    group, so the next one is checked against managers that really remain and the node can leave.
   - With O(drain_wait), a node set to C(drain) is waited on until it runs no tasks and every replicated service
     runs all its replicas elsewhere.
   - With O(state=absent), removes the nodes from the swarm's node list - demoting a manager first under the same
@@ -62,7 +63,7 @@ options:
     type: bool
     default: false
   wait_timeout:
-    description: Seconds to wait for a promotion, a drain, or a node to go down.
+    description: Seconds to wait for a promotion, a demotion, a drain, or a node to go down.
     type: int
     default: 120
 extends_documentation_fragment:
@@ -180,6 +181,13 @@ class Nodes:
             self.module.fail_json(msg=f"{self.name(wanted)} is the manager this task runs on; run it on another manager "
                                       "to demote this one", actions=self.actions)
         self.change(wanted, {"role": "worker"}, "demoted to worker")
+        if self.module.check_mode:
+            return
+        # The demotion has taken once the node is out of the Raft group (no manager status left); the next
+        # demotion's quorum check, and the node leaving, need that.
+        timeout = self.module.params["wait_timeout"]
+        if not wait_for(lambda: not self.refresh()[wanted["node_id"]]["manager_addr"], timeout, 0.5):
+            self.actions.append(f"{self.name(wanted)}: still in the managers' Raft group after {timeout}s")
 
     def wait_drained(self, wanted):
         if self.module.check_mode:

@@ -390,11 +390,10 @@ class Service:
         return all(t.get("Status", {}).get("State") == "running" for t in tasks if t.get("DesiredState") == "running")
 
 
-def leadership(module):
+def leadership(module, api):
     """(whether this engine leads its swarm, the leader's host name or None), asked without the Docker SDK."""
     url = module.params["docker_host"]
     try:
-        api = engine_api(module)
         me = local_state(api)
         leader = next((n for n in list_nodes(api) if n["leader"]), None) if me["is_manager"] else None
     except (EngineAPIError, OSError) as exc:
@@ -452,13 +451,13 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    api = engine_api(module)
     if p["on_leader_only"]:
-        leads, leader = leadership(module)
+        leads, leader = leadership(module, api)
         if not leads:
             module.exit_json(changed=False, skipped=True, leader=leader or "",
                              msg=f"{leader} leads the swarm and does this" if leader else
                              "not done here: this engine is not a manager of a swarm that has a leader")
-    api = engine_api(module)
     service = Service(module, api)
     started = time.monotonic()
     try:

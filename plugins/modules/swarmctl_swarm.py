@@ -82,7 +82,10 @@ options:
     type: bool
     default: false
   force:
-    description: With O(state=absent), leave even as a manager (the caller has demoted it or accepts the risk).
+    description:
+      - With O(state=absent), leave even as a manager (the caller accepts the risk to quorum).
+      - Without it, a manager leaves only once it has been demoted; one whose demotion was just made by another
+        manager is waited on (up to O(timeout) seconds) until its engine is out of the Raft group.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -146,7 +149,7 @@ node_addr:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
 from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
-from ansible.module_utils.swarmctl_swarm import local_state, membership, membership_problem
+from ansible.module_utils.swarmctl_swarm import local_state, membership, membership_problem, wait_for
 
 
 def main():
@@ -202,10 +205,26 @@ def leave(module, client, before):
     if before["state"] == "inactive":
         return "none"
     if before["is_manager"] and not module.params["force"]:
-        module.fail_json(msg="this host is a manager; demote it first (swarmctl_node), or set force to leave anyway")
+        if not demotion_under_way(client, before["node_id"]):
+            module.fail_json(msg="this host is a manager; demote it first (swarmctl_node), or set force to leave anyway")
+        # Demoted by a manager a moment ago: this engine learns it is a worker only once it is out of the Raft
+        # group, and it refuses to leave as a manager until then.
+        timeout = module.params["timeout"]
+        if not module.check_mode and not wait_for(lambda: not local_state(client)["is_manager"], timeout, 0.5):
+            module.fail_json(msg=f"this host was demoted, but its engine still acts as a manager after {timeout}s; "
+                                 "check the managers' quorum (docker node ls), or set force to leave anyway")
     if not module.check_mode:
         client.leave_swarm(force=module.params["force"] or before["state"] != "active")
     return "left"
+
+
+def demotion_under_way(client, node_id) -> bool:
+    """Whether this manager's node is already set to be a worker (its demotion not yet taken)."""
+    try:
+        return client.inspect_node(node_id).get("Spec", {}).get("Role") == "worker"
+    except EngineAPIError:
+        # Too late to ask: the engine stopped answering as a manager, the demotion has taken.
+        return not local_state(client)["is_manager"]
 
 
 def present(module, client, before, where):
