@@ -1,3 +1,4 @@
+import pytest
 from ansible.module_utils.swarmctl_swarm import (
     demotion_problem,
     has_quorum,
@@ -113,3 +114,51 @@ def test_workers_may_join_through_managers_that_joined_in_the_same_run():
     addrs = swarmctl_join_addrs(["10.0.0.2:2377"], ["base2", "base3", "base4"], hostvars)
     assert addrs == ["10.0.0.2:2377", "10.0.0.3:2377"]
     assert [swarmctl_rotate(addrs, i)[0] for i in (1, 2)] == ["10.0.0.3:2377", "10.0.0.2:2377"]
+
+
+class _LeavingEngine:
+    """An engine whose node a manager has demoted: it acts as a manager for `steps` more questions."""
+
+    def __init__(self, role_in_spec, steps):
+        self.role_in_spec = role_in_spec
+        self.steps = steps
+        self.left = None
+
+    def info(self):
+        self.steps -= 1
+        manager = self.steps >= 0
+        return {"Swarm": {"LocalNodeState": "active", "NodeID": "n4", "ControlAvailable": manager}}
+
+    def inspect_node(self, node_id):
+        return {"ID": node_id, "Spec": {"Role": self.role_in_spec}}
+
+    def leave_swarm(self, force=False):
+        self.left = force
+
+
+class _Module:
+    def __init__(self, **params):
+        self.params = {"force": False, "timeout": 5, **params}
+        self.check_mode = False
+
+    def fail_json(self, **kwargs):
+        raise SystemExit(kwargs["msg"])
+
+
+def test_a_demoted_manager_leaves_once_its_engine_has_stepped_down():
+    import swarmctl_swarm
+
+    engine = _LeavingEngine("worker", steps=3)
+    before = {"state": "active", "node_id": "n4", "is_manager": True}
+    assert swarmctl_swarm.leave(_Module(), engine, before) == "left"
+    assert engine.left is False and engine.steps < 0
+
+
+def test_a_manager_never_demoted_is_refused_at_once():
+    import swarmctl_swarm
+
+    engine = _LeavingEngine("manager", steps=100)
+    before = {"state": "active", "node_id": "n4", "is_manager": True}
+    with pytest.raises(SystemExit, match="demote it first"):
+        swarmctl_swarm.leave(_Module(), engine, before)
+    assert engine.left is None and engine.steps == 100
