@@ -205,7 +205,7 @@ def leave(module, client, before):
     if before["state"] == "inactive":
         return "none"
     if before["is_manager"] and not module.params["force"]:
-        if not demotion_under_way(client, before["node_id"]):
+        if demoted(client, before["node_id"]) is False:
             module.fail_json(msg="this host is a manager; demote it first (swarmctl_node), or set force to leave anyway")
         # Demoted by a manager a moment ago: this engine learns it is a worker only once it is out of the Raft
         # group, and it refuses to leave as a manager until then.
@@ -218,13 +218,13 @@ def leave(module, client, before):
     return "left"
 
 
-def demotion_under_way(client, node_id) -> bool:
-    """Whether this manager's node is already set to be a worker (its demotion not yet taken)."""
+def demoted(client, node_id):
+    """Whether this manager's own node is set to be a worker: True, False, or None when the engine cannot say
+    (out of the Raft group already, its demotion taking, while it still calls itself a manager)."""
     try:
         return client.inspect_node(node_id).get("Spec", {}).get("Role") == "worker"
     except EngineAPIError:
-        # Too late to ask: the engine stopped answering as a manager, the demotion has taken.
-        return not local_state(client)["is_manager"]
+        return None
 
 
 def present(module, client, before, where):

@@ -120,7 +120,7 @@ class _LeavingEngine:
     """An engine whose node a manager has demoted: it acts as a manager for `steps` more questions."""
 
     def __init__(self, role_in_spec, steps):
-        self.role_in_spec = role_in_spec
+        self.role_in_spec = role_in_spec  # None: the engine cannot answer as a manager any more
         self.steps = steps
         self.left = None
 
@@ -130,6 +130,10 @@ class _LeavingEngine:
         return {"Swarm": {"LocalNodeState": "active", "NodeID": "n4", "ControlAvailable": manager}}
 
     def inspect_node(self, node_id):
+        from ansible.module_utils.swarmctl_engine_api import EngineAPIError
+
+        if self.role_in_spec is None:
+            raise EngineAPIError(503, "This node is not a swarm manager.")
         return {"ID": node_id, "Spec": {"Role": self.role_in_spec}}
 
     def leave_swarm(self, force=False):
@@ -145,10 +149,11 @@ class _Module:
         raise SystemExit(kwargs["msg"])
 
 
-def test_a_demoted_manager_leaves_once_its_engine_has_stepped_down():
+@pytest.mark.parametrize("role_in_spec", ["worker", None])
+def test_a_demoted_manager_leaves_once_its_engine_has_stepped_down(role_in_spec):
     import swarmctl_swarm
 
-    engine = _LeavingEngine("worker", steps=3)
+    engine = _LeavingEngine(role_in_spec, steps=3)
     before = {"state": "active", "node_id": "n4", "is_manager": True}
     assert swarmctl_swarm.leave(_Module(), engine, before) == "left"
     assert engine.left is False and engine.steps < 0
