@@ -159,6 +159,19 @@ def list_nodes(client) -> list[dict]:
     return [summarize_node(n) for n in client.api.nodes()]
 
 
+def describe_swarm(client, tokens: bool = False, unlock_key: bool = False) -> dict:
+    """A manager's view of its swarm: {swarm: {id, autolock, nodes}}, with the join tokens and the unlock key
+    (empty when autolock is off) when asked for; secrets: the task that returns them must hide its result."""
+    swarm = client.api.inspect_swarm()
+    autolock = bool(swarm.get("Spec", {}).get("EncryptionConfig", {}).get("AutoLockManagers"))
+    described = {"swarm": dict(id=swarm["ID"], autolock=autolock, nodes=list_nodes(client))}
+    if tokens:
+        described["tokens"] = dict(worker=swarm["JoinTokens"]["Worker"], manager=swarm["JoinTokens"]["Manager"])
+    if unlock_key:  # empty when autolock is off
+        described["unlock_key"] = ((client.api.get_unlock_key() or {}).get("UnlockKey") or "") if autolock else ""
+    return described
+
+
 def update_node(client, node_id: str, changes: dict) -> None:
     node = client.api.inspect_node(node_id)
     spec = dict(node["Spec"])

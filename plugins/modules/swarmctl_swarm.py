@@ -17,7 +17,10 @@ description:
   - A locked manager (autolock, after its engine restarted) is unlocked with O(unlock_key).
   - On the host that initializes or leads (O(init=true)), O(autolock) and O(rotate_tokens) are applied to the swarm.
   - With O(state=absent), the host leaves its swarm.
-  - Join tokens and the unlock key are never logged or returned.
+  - With O(return_swarm), a manager also returns the swarm as it is after the run, with its join tokens and
+    unlock key - what the next joins need, without a second task to read them. swarmctl's action plugin for this
+    module then hides the whole result from output and logs (as C(no_log) would), while failures stay readable.
+    Otherwise join tokens and the unlock key are never returned, and never logged.
 options:
   state:
     description: Whether the host is in the swarm.
@@ -77,6 +80,12 @@ options:
     description: Rotate the worker and manager join tokens (with O(init=true) only).
     type: bool
     default: false
+  return_swarm:
+    description:
+      - On a manager, also return the swarm after the run (id, autolock, nodes), its join tokens and, when autolock
+        is on, its unlock key. In check mode, a swarm that would be initialized is not there to describe.
+    type: bool
+    default: false
   force_rejoin:
     description: Leave another swarm, or a half-joined state, before joining this one.
     type: bool
@@ -108,15 +117,21 @@ EXAMPLES = r"""
     init: true
     advertise_addr: 172.25.78.12
 
+- name: Initialize the swarm, and return the join tokens for the next joins (the result is hidden)
+  swarmctl_swarm:
+    init: true
+    advertise_addr: 172.25.78.12
+    return_swarm: true
+  register: first_manager
+
 - name: Join a worker through any live manager
   swarmctl_swarm:
     role: worker
     remote_addrs: [172.25.78.12, 172.25.78.13]
-    join_token: "{{ tokens.worker }}"
-    cluster_id: "{{ cluster_id }}"
-    swarm_node_ids: "{{ node_ids }}"
+    join_token: "{{ first_manager.tokens.worker }}"
+    cluster_id: "{{ first_manager.swarm.id }}"
+    swarm_node_ids: "{{ first_manager.swarm.nodes | map(attribute='id') }}"
     advertise_addr: 172.25.78.14
-  no_log: false
 """
 
 RETURN = r"""
@@ -144,12 +159,24 @@ node_addr:
   description: The address the node uses in the swarm.
   returned: always
   type: str
+swarm:
+  description: The swarm after the run - id, autolock, and its nodes (as M(swarmctl_swarm_info) returns them).
+  returned: with O(return_swarm), on a manager
+  type: dict
+tokens:
+  description: The worker and manager join tokens (the result is then hidden from output).
+  returned: with O(return_swarm), on a manager
+  type: dict
+unlock_key:
+  description: The unlock key, empty when autolock is off (the result is then hidden from output).
+  returned: with O(return_swarm), on a manager
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
 from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
-from ansible.module_utils.swarmctl_swarm import local_state, membership, membership_problem, wait_for
+from ansible.module_utils.swarmctl_swarm import describe_swarm, local_state, membership, membership_problem, wait_for
 
 
 def main():
@@ -170,6 +197,7 @@ def main():
             autolock=dict(type="bool"),
             unlock_key=dict(type="str", no_log=True),
             rotate_tokens=dict(type="bool", default=False, no_log=False),
+            return_swarm=dict(type="bool", default=False),
             force_rejoin=dict(type="bool", default=False),
             force=dict(type="bool", default=False),
             **DOCKER_COMMON_ARGS,
@@ -186,6 +214,9 @@ def main():
         else:
             action = present(module, client, before, where)
         after = before if module.check_mode else local_state(client)
+        described = {}
+        if p["return_swarm"] and after["state"] == "active" and after["is_manager"]:
+            described = describe_swarm(client, tokens=True, unlock_key=True)
     except EngineAPIError as exc:
         module.fail_json(msg=f"swarm operation failed on this host: {exc.explanation}")
     except OSError as exc:
@@ -195,6 +226,7 @@ def main():
     if action in ("joined", "rejoined"):
         result["join_addr"] = p["remote_addrs"][0]
     result["node_addr"] = after["node_addr"]
+    result.update(described)
     if module._diff:
         result["diff"] = dict(before={"membership": where, "state": before["state"], "node_id": before["node_id"]},
                               after={"action": action, "state": after["state"] if not module.check_mode else "(predicted)"})

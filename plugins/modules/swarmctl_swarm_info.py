@@ -75,7 +75,7 @@ unlock_key:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text
 from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
-from ansible.module_utils.swarmctl_swarm import kernel_has_ipvs, list_nodes, local_state
+from ansible.module_utils.swarmctl_swarm import describe_swarm, kernel_has_ipvs, local_state
 
 
 def main():
@@ -94,17 +94,7 @@ def main():
         local["ipvs"] = kernel_has_ipvs()
         result["local"] = local
         if local["state"] == "active" and local["is_manager"]:
-            swarm = client.api.inspect_swarm()
-            spec = swarm.get("Spec", {})
-            result["swarm"] = dict(
-                id=swarm["ID"],
-                autolock=bool(spec.get("EncryptionConfig", {}).get("AutoLockManagers")),
-                nodes=list_nodes(client),
-            )
-            if module.params["tokens"]:
-                result["tokens"] = dict(worker=swarm["JoinTokens"]["Worker"], manager=swarm["JoinTokens"]["Manager"])
-            if module.params["unlock_key"]:
-                result["unlock_key"] = (client.api.get_unlock_key() or {}).get("UnlockKey") or ""
+            result.update(describe_swarm(client, module.params["tokens"], module.params["unlock_key"]))
     except EngineAPIError as exc:
         module.fail_json(msg=f"the engine could not tell its swarm state: {api_error_text(exc)}", **result)
     module.exit_json(**result)
