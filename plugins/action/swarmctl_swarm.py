@@ -1,5 +1,6 @@
-"""swarmctl_swarm runs on the host as a module; a result carrying join tokens or the unlock key is hidden from
-output and logs (documentation: plugins/modules/swarmctl_swarm.py)."""
+"""swarmctl_swarm runs on the host without AnsiballZ when it can (module_utils/swarmctl_light.py); a result
+carrying join tokens or the unlock key is hidden from output and logs
+(documentation: plugins/modules/swarmctl_swarm.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import os
 
 import ansible.module_utils
 
-_UTILS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils")
-if _UTILS not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(_UTILS)
+_PLUGINS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if os.path.join(_PLUGINS, "module_utils") not in ansible.module_utils.__path__:
+    ansible.module_utils.__path__.append(os.path.join(_PLUGINS, "module_utils"))
 
-from ansible.module_utils.swarmctl_action import secret_result_action  # noqa: E402
+from ansible.module_utils.swarmctl_action import light_module_action  # noqa: E402
 
-ActionModule = secret_result_action(("tokens", "unlock_key"))
+ActionModule = light_module_action(os.path.join(_PLUGINS, "modules", "swarmctl_swarm.py"), ("tokens", "unlock_key"))

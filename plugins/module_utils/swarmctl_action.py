@@ -1,11 +1,17 @@
 # Action plugins for swarmctl's modules. controller_action: the control-machine modules (CA, certificates,
 # secrets) run in the Ansible worker itself: no Python start and no module transfer per task, which on a
-# busy control machine is most of a local task's cost. secret_result_action: a host module whose result may
-# carry secrets. Never imported by code that runs on hosts.
+# busy control machine is most of a local task's cost. light_module_action: a host module run without
+# AnsiballZ (see swarmctl_light), hiding results that carry secrets. Never imported by code on hosts.
 
 from __future__ import annotations
 
+import importlib.util
+import os
+
 from ansible.errors import AnsibleActionFail
+from ansible.executor.module_common import _get_shebang
+from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.swarmctl_light import NotLight, parse_result, remote_script, utils_closure
 from ansible.plugins.action import ActionBase
 from ansible.plugins.action.normal import ActionModule as ModuleAction
 
@@ -29,16 +35,66 @@ def controller_action(argument_spec: dict, operation, error_type=Exception):
     return ActionModule
 
 
-def secret_result_action(secret_keys: tuple[str, ...]):
-    """Make an ActionModule class that runs its module on the host as usual, and hides a result carrying any of
-    secret_keys (join tokens, an unlock key) the way no_log does: shown as censored, kept whole in a registered
-    variable. A failure carries none of them and stays readable, which a no_log on the task would hide too."""
+def _hide_secrets(result: dict, secret_keys: tuple[str, ...]) -> dict:
+    if any(key in result for key in secret_keys):
+        result["_ansible_no_log"] = True
+    return result
+
+
+def light_module_action(module_path: str, secret_keys: tuple[str, ...] = ()):
+    """Make an ActionModule class that runs the module at module_path without AnsiballZ (swarmctl_light), or as
+    an ordinary module when that cannot be done here (no pipelining, async, an interpreter not yet discovered,
+    a module_util the light runner does not carry). A result carrying any of secret_keys (join tokens, an unlock
+    key) is hidden the way no_log does it: shown as censored, kept whole in a registered variable. A failure
+    carries none of them and stays readable, which a no_log on the task would hide too."""
+    utils_dir = os.path.dirname(os.path.abspath(__file__))
+    module_name = os.path.splitext(os.path.basename(module_path))[0]
+    loaded = {}
+
+    def module_source_and_spec():
+        if not loaded:
+            with open(module_path) as handle:
+                source = handle.read()
+            spec = importlib.util.spec_from_file_location(f"_swarmctl_light_{module_name}", module_path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+
+            def read_util(name):
+                with open(os.path.join(utils_dir, f"{name}.py")) as handle:
+                    return handle.read()
+
+            try:
+                utils = utils_closure(source, read_util)
+            except NotLight:
+                utils = None
+            loaded.update(source=source, spec=module.ARGUMENT_SPEC, utils=utils)
+        return loaded
 
     class ActionModule(ModuleAction):
         def run(self, tmp=None, task_vars=None):
-            result = super().run(tmp, task_vars)
-            if any(key in result for key in secret_keys):
-                result["_ansible_no_log"] = True
-            return result
+            task_vars = task_vars or {}
+            module = module_source_and_spec()
+            interpreter = self._light_interpreter(task_vars) if module["utils"] is not None else None
+            if interpreter is None:
+                return _hide_secrets(super().run(tmp, task_vars), secret_keys)
+            result = ActionBase.run(self, tmp, task_vars)
+            validation, params = self.validate_argument_spec(argument_spec=module["spec"])
+            script = remote_script(module_name, module["source"], module["utils"], params,
+                                   self._task.check_mode, self._task.diff)
+            command = self._connection._shell.build_module_command(self._compute_environment_string(), interpreter, "")
+            res = self._low_level_execute_command(command, sudoable=True, in_data=script)
+            result.update(parse_result(res.get("stdout", ""), res.get("stderr", ""), res.get("rc", 1)))
+            result = remove_values(result, validation._no_log_values)
+            return _hide_secrets(result, secret_keys)
+
+        def _light_interpreter(self, task_vars):
+            """The host's Python as a pipelined module would run it, or None: run as an ordinary module."""
+            if self._task.async_val or not self._is_pipelining_enabled("new"):
+                return None
+            try:
+                shebang, _ = _get_shebang("/usr/bin/python", task_vars, self._templar)
+            except Exception:  # discovery still to do (the ordinary path does it), or anything unexpected
+                return None
+            return shebang
 
     return ActionModule

@@ -247,25 +247,26 @@ def absent(module, nodes):
             nodes.refresh()
 
 
+# Module level: swarmctl's action plugin validates arguments against it on the control machine.
+ARGUMENT_SPEC = dict(
+    nodes=dict(type="list", elements="dict", required=True, options=dict(
+        node_id=dict(type="str", required=True),
+        host=dict(type="str"),
+        role=dict(type="str", choices=["manager", "worker"]),
+        availability=dict(type="str", choices=["active", "pause", "drain"]),
+        labels=dict(type="dict"),
+    )),
+    labels_exclusive=dict(type="bool", default=False),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    drain_wait=dict(type="bool", default=True),
+    force=dict(type="bool", default=False),
+    wait_timeout=dict(type="int", default=120),
+    **DOCKER_COMMON_ARGS,
+)
+
+
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            nodes=dict(type="list", elements="dict", required=True, options=dict(
-                node_id=dict(type="str", required=True),
-                host=dict(type="str"),
-                role=dict(type="str", choices=["manager", "worker"]),
-                availability=dict(type="str", choices=["active", "pause", "drain"]),
-                labels=dict(type="dict"),
-            )),
-            labels_exclusive=dict(type="bool", default=False),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            drain_wait=dict(type="bool", default=True),
-            force=dict(type="bool", default=False),
-            wait_timeout=dict(type="int", default=120),
-            **DOCKER_COMMON_ARGS,
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     client = engine_api(module)
     try:
         if not local_state(client)["is_manager"]:

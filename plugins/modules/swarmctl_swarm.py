@@ -17,10 +17,10 @@ description:
   - A locked manager (autolock, after its engine restarted) is unlocked with O(unlock_key).
   - On the host that initializes or leads (O(init=true)), O(autolock) and O(rotate_tokens) are applied to the swarm.
   - With O(state=absent), the host leaves its swarm.
-  - With O(return_swarm), a manager also returns the swarm as it is after the run, with its join tokens and
-    unlock key - what the next joins need, without a second task to read them. swarmctl's action plugin for this
-    module then hides the whole result from output and logs (as C(no_log) would), while failures stay readable.
-    Otherwise join tokens and the unlock key are never returned, and never logged.
+  - With O(return_swarm), a manager also returns the swarm as it is after the run, with its join tokens - what
+    the next joins need, without a second task to read them. swarmctl's action plugin for this module then hides
+    the whole result from output and logs (as C(no_log) would), while failures stay readable. Otherwise join
+    tokens are never returned; the unlock key never is (M(swarmctl_swarm_info) reads it), and neither is logged.
 options:
   state:
     description: Whether the host is in the swarm.
@@ -82,8 +82,9 @@ options:
     default: false
   return_swarm:
     description:
-      - On a manager, also return the swarm after the run (id, autolock, nodes), its join tokens and, when autolock
-        is on, its unlock key. In check mode, a swarm that would be initialized is not there to describe.
+      - On a manager, also return the swarm after the run (id, autolock, nodes) and its join tokens. In check mode,
+        a swarm that would be initialized is not there to describe.
+      - Not the unlock key - AnsibleModule masks the values of O(unlock_key) in every result.
     type: bool
     default: false
   force_rejoin:
@@ -167,10 +168,6 @@ tokens:
   description: The worker and manager join tokens (the result is then hidden from output).
   returned: with O(return_swarm), on a manager
   type: dict
-unlock_key:
-  description: The unlock key, empty when autolock is off (the result is then hidden from output).
-  returned: with O(return_swarm), on a manager
-  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -179,31 +176,32 @@ from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
 from ansible.module_utils.swarmctl_swarm import describe_swarm, local_state, membership, membership_problem, wait_for
 
 
+# Module level: swarmctl's action plugin validates arguments against it on the control machine.
+ARGUMENT_SPEC = dict(
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    init=dict(type="bool", default=False),
+    role=dict(type="str", choices=["manager", "worker"], default="worker"),
+    remote_addrs=dict(type="list", elements="str", default=[]),
+    join_token=dict(type="str", no_log=True),
+    cluster_id=dict(type="str", default=""),
+    swarm_node_ids=dict(type="list", elements="str", default=[]),
+    advertise_addr=dict(type="str"),
+    listen_addr=dict(type="str", default="0.0.0.0:2377"),
+    data_path_addr=dict(type="str"),
+    default_addr_pool=dict(type="list", elements="str"),
+    subnet_size=dict(type="int"),
+    autolock=dict(type="bool"),
+    unlock_key=dict(type="str", no_log=True),
+    rotate_tokens=dict(type="bool", default=False, no_log=False),
+    return_swarm=dict(type="bool", default=False),
+    force_rejoin=dict(type="bool", default=False),
+    force=dict(type="bool", default=False),
+    **DOCKER_COMMON_ARGS,
+)
+
+
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            init=dict(type="bool", default=False),
-            role=dict(type="str", choices=["manager", "worker"], default="worker"),
-            remote_addrs=dict(type="list", elements="str", default=[]),
-            join_token=dict(type="str", no_log=True),
-            cluster_id=dict(type="str", default=""),
-            swarm_node_ids=dict(type="list", elements="str", default=[]),
-            advertise_addr=dict(type="str"),
-            listen_addr=dict(type="str", default="0.0.0.0:2377"),
-            data_path_addr=dict(type="str"),
-            default_addr_pool=dict(type="list", elements="str"),
-            subnet_size=dict(type="int"),
-            autolock=dict(type="bool"),
-            unlock_key=dict(type="str", no_log=True),
-            rotate_tokens=dict(type="bool", default=False, no_log=False),
-            return_swarm=dict(type="bool", default=False),
-            force_rejoin=dict(type="bool", default=False),
-            force=dict(type="bool", default=False),
-            **DOCKER_COMMON_ARGS,
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
     client = engine_api(module)
     try:
@@ -216,7 +214,7 @@ def main():
         after = before if module.check_mode else local_state(client)
         described = {}
         if p["return_swarm"] and after["state"] == "active" and after["is_manager"]:
-            described = describe_swarm(client, tokens=True, unlock_key=True)
+            described = describe_swarm(client, tokens=True)
     except EngineAPIError as exc:
         module.fail_json(msg=f"swarm operation failed on this host: {exc.explanation}")
     except OSError as exc:

@@ -78,12 +78,13 @@ from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
 from ansible.module_utils.swarmctl_swarm import describe_swarm, kernel_has_ipvs, local_state
 
 
+# Module level: swarmctl's action plugin validates arguments against it on the control machine.
+ARGUMENT_SPEC = dict(tokens=dict(type="bool", default=False), unlock_key=dict(type="bool", default=False),
+                     engine_missing_ok=dict(type="bool", default=False), **DOCKER_COMMON_ARGS)
+
+
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(tokens=dict(type="bool", default=False), unlock_key=dict(type="bool", default=False),
-                           engine_missing_ok=dict(type="bool", default=False), **DOCKER_COMMON_ARGS),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     client = engine_api(module, missing_ok=module.params["engine_missing_ok"])
     if client is None:
         module.exit_json(changed=False, local=dict(state="no-engine", node_id="", node_addr="", is_manager=False,

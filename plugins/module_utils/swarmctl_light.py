@@ -1,0 +1,148 @@
+# Running a swarmctl host module without AnsiballZ, for the modules every formation and every re-run calls
+# on every host (swarm_info, swarm, node). Control-machine side only; never imported by code on hosts.
+#
+# Why: a module run through AnsiballZ spends ~0.2-0.3 s of the host's CPU importing Ansible's own
+# module_utils (basic and what it pulls in) before the module does anything; these modules then make a few
+# requests to the engine's socket in ~0.05 s. On a small machine that CPU is what a formation waits for.
+#
+# How: the action plugin validates the arguments on the control machine (the module's ARGUMENT_SPEC, the
+# same validation AnsibleModule does), then pipes one Python script to the host's interpreter, over the
+# same connection and privilege escalation a pipelined module would use. The script carries the module's
+# source, the swarmctl module_utils it imports, and a stand-in for the few AnsibleModule members these
+# modules use (params, check_mode, _diff, exit_json, fail_json, warn). Anything else the module imports
+# makes it ineligible, and the action plugin runs it as an ordinary module instead.
+
+from __future__ import annotations
+
+import json
+import re
+
+_IMPORT = re.compile(r"^\s*(?:from|import)\s+(ansible(?:\.[\w.]+)?)(?:\s+import\s+(\w+))?", re.M)
+
+# ansible.module_utils.basic on the host, as far as these modules use it.
+_BASIC = r'''
+import json as _json
+import sys as _sys
+
+_RUN = _sys.modules["__swarmctl_light__"]
+
+
+def missing_required_lib(library, reason=None, url=None):
+    return f"Failed to import the required Python library ({library}) on this host's Python {_sys.executable}."
+
+
+class AnsibleModule:
+    def __init__(self, argument_spec=None, supports_check_mode=False, **_ignored):
+        self.params = _RUN.PARAMS
+        self.check_mode = _RUN.CHECK_MODE
+        self._diff = _RUN.DIFF
+        self._warnings = []
+
+    def warn(self, warning):
+        self._warnings.append(str(warning))
+
+    def exit_json(self, **result):
+        self._finish(result)
+
+    def fail_json(self, msg, **result):
+        result.update(failed=True, msg=msg)
+        self._finish(result)
+
+    def _finish(self, result):
+        if self._warnings:
+            result["warnings"] = self._warnings
+        result.setdefault("changed", False)
+        _sys.stdout.write(_json.dumps(result))
+        _sys.stdout.flush()
+        _sys.exit(1 if result.get("failed") else 0)
+'''
+
+# Serves ansible.module_utils.<name> from the sources the script carries, then runs the module as __main__.
+_BOOT = r'''
+import importlib.abc, importlib.util, json, sys, types
+
+run = types.ModuleType("__swarmctl_light__")
+run.__dict__.update(json.loads(_ARGS))
+sys.modules["__swarmctl_light__"] = run
+_PACKAGES = ("ansible", "ansible.module_utils")
+
+
+class _Sources(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path=None, target=None):
+        if name in _PACKAGES or name in run.SOURCES:
+            return importlib.util.spec_from_loader(name, self, is_package=name in _PACKAGES)
+        return None
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        if module.__name__ in _PACKAGES:
+            module.__path__ = []
+            return
+        source = run.SOURCES[module.__name__]
+        exec(compile(source, module.__name__.replace(".", "/") + ".py", "exec"), module.__dict__)
+
+
+sys.meta_path.insert(0, _Sources())
+main = {"__name__": "__main__", "__file__": run.MODULE_NAME + ".py"}
+exec(compile(run.MODULE_SOURCE, run.MODULE_NAME + ".py", "exec"), main)
+'''
+
+
+class NotLight(Exception):
+    """The module imports something the light runner does not carry: run it as an ordinary module."""
+
+
+def imported_utils(source: str) -> set[str]:
+    """Names of the ansible.module_utils modules a source imports directly; NotLight for any other import
+    from the ansible package."""
+    names = set()
+    for package, name in _IMPORT.findall(source):
+        if package == "ansible.module_utils" and name:
+            names.add(name)
+        elif package.startswith("ansible.module_utils.") and package.count(".") == 2:
+            names.add(package.rsplit(".", 1)[1])
+        else:
+            raise NotLight(f"imports {package}")
+    return names
+
+
+def utils_closure(module_source: str, read_util) -> dict[str, str]:
+    """{'ansible.module_utils.<name>': source} for every module_util the module needs, transitively.
+
+    read_util(name) returns a swarmctl module_util's source. Only swarmctl's own module_utils and `basic`
+    (stood in for) are allowed; anything else raises NotLight."""
+    sources, pending = {}, sorted(imported_utils(module_source))
+    while pending:
+        name = pending.pop()
+        if name == "basic" or f"ansible.module_utils.{name}" in sources:
+            continue
+        if not name.startswith("swarmctl_"):
+            raise NotLight(f"imports ansible.module_utils.{name}")
+        source = read_util(name)
+        sources[f"ansible.module_utils.{name}"] = source
+        pending.extend(sorted(imported_utils(source)))
+    sources["ansible.module_utils.basic"] = _BASIC
+    return sources
+
+
+def remote_script(module_name: str, module_source: str, utils: dict[str, str], params: dict,
+                  check_mode: bool, diff: bool) -> str:
+    """The Python program piped to the host's interpreter: it prints the module's result as JSON."""
+    args = dict(PARAMS=params, CHECK_MODE=bool(check_mode), DIFF=bool(diff), SOURCES=utils,
+                MODULE_NAME=module_name, MODULE_SOURCE=module_source)
+    return f"_ARGS = {json.dumps(args)!r}\n{_BOOT}"
+
+
+def parse_result(stdout: str, stderr: str, rc: int) -> dict:
+    """The module's result, or a failure that carries what the host printed."""
+    try:
+        result = json.loads(stdout)
+        if isinstance(result, dict):
+            return result
+    except ValueError:
+        pass
+    last = (stderr.strip().splitlines() or stdout.strip().splitlines() or ["no output"])[-1]
+    return dict(failed=True, rc=rc, msg=f"the module failed on the host (rc={rc}): {last}",
+                module_stdout=stdout, module_stderr=stderr)

@@ -1,0 +1,101 @@
+"""The light module runner (module_utils/swarmctl_light.py): the script a host's Python runs instead of an AnsiballZ
+payload. The scripts run here under this machine's Python, as they would on a host."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ansible.module_utils.swarmctl_action import _hide_secrets
+from ansible.module_utils.swarmctl_light import NotLight, parse_result, remote_script, utils_closure
+
+PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
+
+
+def read_util(name: str) -> str:
+    return (PLUGINS / "module_utils" / f"{name}.py").read_text()
+
+
+def run_light(module_name: str, source: str, params: dict, check_mode=False, diff=False, utils=None) -> tuple[dict, int]:
+    script = remote_script(module_name, source, utils if utils is not None else utils_closure(source, read_util),
+                           params, check_mode, diff)
+    # -I: nothing from this checkout or the venv's ansible may be imported by accident; the script brings it all.
+    proc = subprocess.run([sys.executable, "-I", "-"], input=script, capture_output=True, text=True, timeout=60)
+    return parse_result(proc.stdout, proc.stderr, proc.returncode), proc.returncode
+
+
+STUB = '''
+from __future__ import annotations
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.swarmctl_swarm import tolerance
+
+def main():
+    module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+    p = module.params
+    if p["how"] == "fail":
+        module.fail_json(msg="refused: " + p["secret"], extra=1)
+    if p["how"] == "raise":
+        raise RuntimeError("boom")
+    module.warn("careful")
+    module.exit_json(changed=not module.check_mode, tolerance=tolerance(p["managers"]), diff_asked=module._diff)
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def test_only_swarmctl_module_utils_are_carried_and_basic_is_stood_in_for():
+    source = (PLUGINS / "modules" / "swarmctl_swarm.py").read_text()
+    utils = utils_closure(source, read_util)
+    assert set(utils) == {"ansible.module_utils.basic", "ansible.module_utils.swarmctl_docker",
+                          "ansible.module_utils.swarmctl_engine_api", "ansible.module_utils.swarmctl_swarm"}
+    assert "class AnsibleModule" in utils["ansible.module_utils.basic"]
+    with pytest.raises(NotLight, match="common.text"):
+        utils_closure("from ansible.module_utils.common.text.converters import to_text\n", read_util)
+
+
+def test_the_module_runs_with_its_params_and_check_and_diff_modes():
+    result, rc = run_light("stub", STUB, {"how": "ok", "managers": 5, "secret": "x"}, check_mode=True, diff=True)
+    assert rc == 0
+    assert result == {"changed": False, "tolerance": 2, "diff_asked": True, "warnings": ["careful"]}
+    result, _ = run_light("stub", STUB, {"how": "ok", "managers": 3, "secret": "x"})
+    assert result["changed"] is True and result["tolerance"] == 1
+
+
+def test_a_failure_and_an_exception_come_back_as_failed_results():
+    result, rc = run_light("stub", STUB, {"how": "fail", "managers": 1, "secret": "s3cret"})
+    assert rc == 1 and result["failed"] is True and result["msg"] == "refused: s3cret" and result["extra"] == 1
+    result, rc = run_light("stub", STUB, {"how": "raise", "managers": 1, "secret": "x"})
+    assert rc == 1 and result["failed"] is True and "RuntimeError: boom" in result["msg"]
+    assert "Traceback" in result["module_stderr"]
+
+
+def test_a_real_module_runs_through_it_where_no_engine_answers(tmp_path):
+    source = (PLUGINS / "modules" / "swarmctl_swarm_info.py").read_text()
+    params = {"tokens": False, "unlock_key": False, "engine_missing_ok": True,
+              "docker_host": f"unix://{tmp_path}/no-such.sock", "timeout": 5}
+    result, rc = run_light("swarmctl_swarm_info", source, params)
+    assert rc == 0, result
+    assert result["changed"] is False and result["local"]["state"] == "no-engine"
+    result, rc = run_light("swarmctl_swarm_info", source, dict(params, engine_missing_ok=False))
+    assert rc == 1 and "no Docker engine at unix://" in result["msg"]
+
+
+def test_params_survive_the_trip_whatever_they_hold():
+    params = {"how": "fail", "managers": 1, "secret": "quote\" back\\slash \u00e9 \U0001F600 new\nline '''"}
+    result, _ = run_light("stub", STUB, params)
+    assert result["msg"] == "refused: " + params["secret"]
+
+
+def test_output_that_is_not_a_result_is_a_failure_that_shows_it():
+    result = parse_result("Traceback...\n", "SyntaxError: invalid syntax\n", 1)
+    assert result["failed"] and "SyntaxError: invalid syntax" in result["msg"] and result["rc"] == 1
+    assert parse_result(json.dumps({"changed": True}), "", 0) == {"changed": True}
+
+
+def test_results_carrying_secrets_are_hidden_and_others_are_not():
+    assert _hide_secrets({"tokens": {"worker": "t"}}, ("tokens", "unlock_key"))["_ansible_no_log"] is True
+    assert "_ansible_no_log" not in _hide_secrets({"failed": True, "msg": "no"}, ("tokens", "unlock_key"))
