@@ -99,3 +99,16 @@ def test_output_that_is_not_a_result_is_a_failure_that_shows_it():
 def test_results_carrying_secrets_are_hidden_and_others_are_not():
     assert _hide_secrets({"tokens": {"worker": "t"}}, ("tokens", "unlock_key"))["_ansible_no_log"] is True
     assert "_ansible_no_log" not in _hide_secrets({"failed": True, "msg": "no"}, ("tokens", "unlock_key"))
+
+
+@pytest.mark.parametrize("name", ["swarmctl_swarm_info", "swarmctl_swarm", "swarmctl_node"])
+def test_the_light_modules_use_only_what_the_stand_in_has(name):
+    """A module or module_util run this way may use only the AnsibleModule members the stand-in provides."""
+    import re
+
+    source = (PLUGINS / "modules" / f"{name}.py").read_text()
+    used = set()
+    for text in [source, *utils_closure(source, read_util).values()]:
+        used |= set(re.findall(r"\bmodule\.(\w+)", text))
+    assert used <= {"params", "check_mode", "_diff", "exit_json", "fail_json", "warn"}, used
+    assert (PLUGINS / "action" / f"{name}.py").read_text().count("light_module_action(") == 1
