@@ -106,7 +106,7 @@ def main() -> None:
         cli, toolkit = statistics.median(cli_times), statistics.median(toolkit_times)
         print(f"5-node HA swarm, bare Docker CLI: {cli:.1f} s (median of {fmt(cli_times)})")
         print(f"5-node HA swarm, swarmctl up (whole run, validation included): {toolkit:.1f} s "
-              f"(median of {fmt(toolkit_times)}; the first builds the swarm modules): "
+              f"(median of {fmt(toolkit_times)}; the first with an empty module store): "
               f"{toolkit / cli:.1f}x the CLI; target <= 3x")
     finally:
         lab.down()
