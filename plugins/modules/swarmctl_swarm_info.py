@@ -10,7 +10,8 @@ description:
   - Returns the engine's own view - not in a swarm, active, pending, in an error state (half joined), or
     locked - with its node id, and whether it is a manager.
   - On a manager also returns the swarm's id and its nodes (role, availability, state, leader, reachability,
-    labels), and on request the join tokens and the unlock key (register them under C(no_log)).
+    labels), and on request the join tokens and the unlock key; swarmctl's action plugin for this module hides
+    a result that carries them from output and logs (as C(no_log) would), while failures stay readable.
   - Changes nothing.
 options:
   tokens:
@@ -44,11 +45,10 @@ EXAMPLES = r"""
   swarmctl_swarm_info:
   register: swarm_local
 
-- name: Join tokens from a live manager
+- name: Join tokens from a live manager (the result is hidden from output)
   swarmctl_swarm_info:
     tokens: true
   register: swarm_tokens
-  no_log: true
 """
 
 RETURN = r"""
