@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -9,6 +10,14 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def host_module(name: str):
+    """plugins/modules/<name>.py, loaded by path: an action plugin of the same name comes first on sys.path."""
+    spec = importlib.util.spec_from_file_location(f"{name}_module", ROOT / "plugins" / "modules" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class Result:

@@ -1,5 +1,5 @@
 # Running a swarmctl host module without AnsiballZ, for the modules every formation and every re-run calls
-# on every host (swarm_info, swarm, node). Control-machine side only; never imported by code on hosts.
+# (swarm_info, swarm, node, service, status). Control-machine side only; never imported by code on hosts.
 #
 # Why: a module run through AnsiballZ spends ~0.2-0.3 s of the host's CPU importing Ansible's own
 # module_utils (basic and what it pulls in) before the module does anything; these modules then make a few
@@ -27,6 +27,17 @@ import sys as _sys
 _RUN = _sys.modules["__swarmctl_light__"]
 
 
+def _jsonable(value):
+    """What AnsibleModule's encoder would make of values JSON has no type for."""
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
 def missing_required_lib(library, reason=None, url=None):
     return f"Failed to import the required Python library ({library}) on this host's Python {_sys.executable}."
 
@@ -52,7 +63,7 @@ class AnsibleModule:
         if self._warnings:
             result["warnings"] = self._warnings
         result.setdefault("changed", False)
-        _sys.stdout.write(_json.dumps(result))
+        _sys.stdout.write(_json.dumps(result, default=_jsonable))
         _sys.stdout.flush()
         _sys.exit(1 if result.get("failed") else 0)
 '''

@@ -90,14 +90,15 @@ def reconciler_status(url, timeout):
         return {"error": f"no answer from {url}: {exc}"}
 
 
+# Module level: swarmctl's action plugin validates arguments against it on the control machine.
+ARGUMENT_SPEC = dict(
+    reconciler_url=dict(type="str", default="http://127.0.0.1:9610/status"),
+    **DOCKER_COMMON_ARGS,
+)
+
+
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            reconciler_url=dict(type="str", default="http://127.0.0.1:9610/status"),
-            **DOCKER_COMMON_ARGS,
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     api = EngineAPI(module.params["docker_host"], module.params["timeout"])
     try:
         nodes = [summarize_node(n) for n in api.nodes()]

@@ -3,6 +3,7 @@ import json
 
 import pytest
 from ansible.module_utils.swarmctl_engine_api import EngineAPI, engine_api, registry_auth, registry_of
+from helpers import host_module
 
 
 def _config(tmp_path, auths):
@@ -64,7 +65,7 @@ class _Module:
 def test_a_service_update_sends_only_the_parts_the_spec_sets():
     """An empty part (RollbackConfig: {}) would come back from the engine filled in with its defaults, and the
     next run would see a difference: parts left unset are left out, so the engine keeps none."""
-    import swarmctl_service as service_mod
+    service_mod = host_module("swarmctl_service")
 
     api = _RecordingAPI()
     current = {"ID": "svc1", "Version": {"Index": 42},

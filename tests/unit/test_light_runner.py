@@ -40,7 +40,8 @@ def main():
     if p["how"] == "raise":
         raise RuntimeError("boom")
     module.warn("careful")
-    module.exit_json(changed=not module.check_mode, tolerance=tolerance(p["managers"]), diff_asked=module._diff)
+    module.exit_json(changed=not module.check_mode, tolerance=tolerance(p["managers"]), diff_asked=module._diff,
+                     kinds={"a"}, raw=b"x")
 
 if __name__ == "__main__":
     main()
@@ -60,7 +61,8 @@ def test_only_swarmctl_module_utils_are_carried_and_basic_is_stood_in_for():
 def test_the_module_runs_with_its_params_and_check_and_diff_modes():
     result, rc = run_light("stub", STUB, {"how": "ok", "managers": 5, "secret": "x"}, check_mode=True, diff=True)
     assert rc == 0
-    assert result == {"changed": False, "tolerance": 2, "diff_asked": True, "warnings": ["careful"]}
+    assert result == {"changed": False, "tolerance": 2, "diff_asked": True, "warnings": ["careful"], "kinds": ["a"],
+                      "raw": "x"}
     result, _ = run_light("stub", STUB, {"how": "ok", "managers": 3, "secret": "x"})
     assert result["changed"] is True and result["tolerance"] == 1
 
@@ -101,7 +103,8 @@ def test_results_carrying_secrets_are_hidden_and_others_are_not():
     assert "_ansible_no_log" not in _hide_secrets({"failed": True, "msg": "no"}, ("tokens", "unlock_key"))
 
 
-@pytest.mark.parametrize("name", ["swarmctl_swarm_info", "swarmctl_swarm", "swarmctl_node"])
+@pytest.mark.parametrize("name", ["swarmctl_swarm_info", "swarmctl_swarm", "swarmctl_node", "swarmctl_service",
+                                  "swarmctl_status"])
 def test_the_light_modules_use_only_what_the_stand_in_has(name):
     """A module or module_util run this way may use only the AnsibleModule members the stand-in provides."""
     import re

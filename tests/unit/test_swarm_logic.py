@@ -1,6 +1,3 @@
-import importlib.util
-from pathlib import Path
-
 import pytest
 from ansible.module_utils.swarmctl_swarm import (
     demotion_problem,
@@ -11,6 +8,7 @@ from ansible.module_utils.swarmctl_swarm import (
     summarize_node,
     tolerance,
 )
+from helpers import host_module
 from swarmctl_filters import swarmctl_membership_problem, swarmctl_node_changes, swarmctl_not_members
 
 
@@ -143,15 +141,6 @@ class _LeavingEngine:
         self.left = force
 
 
-def _swarm_module():
-    """plugins/modules/swarmctl_swarm.py (the action plugin of the same name comes first on sys.path)."""
-    path = Path(__file__).resolve().parents[2] / "plugins" / "modules" / "swarmctl_swarm.py"
-    spec = importlib.util.spec_from_file_location("swarmctl_swarm_module", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 class _Module:
     def __init__(self, **params):
         self.params = {"force": False, "timeout": 5, **params}
@@ -163,7 +152,7 @@ class _Module:
 
 @pytest.mark.parametrize("role_in_spec", ["worker", None])
 def test_a_demoted_manager_leaves_once_its_engine_has_stepped_down(role_in_spec):
-    swarmctl_swarm = _swarm_module()
+    swarmctl_swarm = host_module("swarmctl_swarm")
     engine = _LeavingEngine(role_in_spec, steps=3)
     before = {"state": "active", "node_id": "n4", "is_manager": True}
     assert swarmctl_swarm.leave(_Module(), engine, before) == "left"
@@ -171,7 +160,7 @@ def test_a_demoted_manager_leaves_once_its_engine_has_stepped_down(role_in_spec)
 
 
 def test_a_manager_never_demoted_is_refused_at_once():
-    swarmctl_swarm = _swarm_module()
+    swarmctl_swarm = host_module("swarmctl_swarm")
     engine = _LeavingEngine("manager", steps=100)
     before = {"state": "active", "node_id": "n4", "is_manager": True}
     with pytest.raises(SystemExit, match="demote it first"):
