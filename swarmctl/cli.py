@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 from swarmctl import __version__, paths
+from swarmctl.inputs import InputError
+from swarmctl.lab.topology import TopologyError
 from swarmctl.runner import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -52,6 +54,34 @@ def _playbook_options() -> argparse.ArgumentParser:
     opts.add_argument("-D", "--diff", action="store_true", help="show what changes (or would change)")
     opts.add_argument("-v", "--verbose", action="count", default=0, help="more output (repeat for more)")
     return opts
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1-65535)")
+    return int(text)
+
+
+def _bind_address(text: str) -> str:
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        if text == "localhost":
+            return "127.0.0.1"
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an IP address of this machine (e.g. 127.0.0.1, or 0.0.0.0 for every address)") from None
+
+
+def _interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.2 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0.2 and 3600")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,9 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "second while tasks move. It reads a manager over SSH with the inventory's settings.")
     dash.add_argument("-i", "--inventory", metavar="INVENTORY", help="inventory (default: the lab's)")
     dash.add_argument("--lab", default="lab", metavar="NAME", help="lab whose inventory is used without -i")
-    dash.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    dash.add_argument("--port", type=int, default=8765, help="port (default 8765)")
-    dash.add_argument("--interval", type=float, default=1.0, help="seconds between reads of the cluster (default 1)")
+    dash.add_argument("--bind", default="127.0.0.1", type=_bind_address,
+                      help="address to listen on (default 127.0.0.1; anything else is reachable from other machines)")
+    dash.add_argument("--port", type=_port, default=8765, help="port, 1-65535 (default 8765)")
+    dash.add_argument("--interval", type=_interval, default=1.0,
+                      help="seconds between reads of the cluster (default 1)")
     dash.set_defaults(handler="dashboard")
 
     image = sub.add_parser("image", help="build images from Debian packages, for sites with no registry to pull from",
@@ -202,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "image":
             return _image(args, json_mode)
         return _playbook(args, json_mode)
-    except UsageError as exc:
+    except (UsageError, InputError, paths.BadName, TopologyError) as exc:
         _error(str(exc), json_mode, kind="usage")
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -409,6 +441,7 @@ def _playbook(args, json_mode: bool) -> int:
         verbosity=args.verbose,
         tags=args.tags,
     )
+    run.check_inputs()
     if getattr(args, "handler", None) == "status":
         return _status(run, json_mode)
     result = run_playbook(run, json_mode=json_mode, label=args.command)

@@ -8,9 +8,26 @@ inventories, run artifacts, fact cache) always lives outside the package.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
+# A lab's name becomes a folder under labs/ and part of container, volume and network names: one plain word.
+_LAB_NAME = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
+
+
+class BadName(ValueError):
+    """A name swarmctl refuses to build a path or an engine object from; the message says why."""
+
+
+def check_lab_name(name: str) -> str:
+    """The lab name, if it is one plain word that stays inside the labs folder; BadName otherwise."""
+    if not isinstance(name, str) or not _LAB_NAME.fullmatch(name):
+        raise BadName(
+            f"lab name {name!r} is not allowed: use 1-24 lowercase letters, digits and '-', starting with a "
+            "letter (e.g. lab, staging-2)"
+        )
+    return name
 
 
 def content_dir() -> Path:
@@ -36,7 +53,8 @@ def state_dir() -> Path:
 
 
 def lab_dir(name: str) -> Path:
-    return state_dir() / "labs" / name
+    """The lab's own folder. Every path and engine object of a lab is built from a name checked here."""
+    return state_dir() / "labs" / check_lab_name(name)
 
 
 def runs_dir() -> Path:

@@ -76,6 +76,7 @@ class TaskState:
     started: float
     results: dict = field(default_factory=dict)  # host -> (status, message)
     details: list = field(default_factory=list)  # (host, lines): debug messages, diffs
+    warnings: dict = field(default_factory=dict)  # warning text -> hosts that gave it
 
     def counts(self) -> dict:
         counts: dict[str, int] = {}
@@ -112,8 +113,10 @@ class Progress:
     """Receives ansible-runner events (its event_handler) and writes progress to a stream."""
 
     def __init__(self, stream, json_mode: bool = False, tty: bool = False, verbose: int = 0, clock=time.monotonic,
-                 show_diff: bool = False):
+                 show_diff: bool = False, secrets: set[str] | None = None):
         self.stream = stream
+        # Values never printed, whatever Ansible says: those of secret-looking variables given with -e.
+        self.secrets = sorted(secrets or (), key=len, reverse=True)
         self.show_diff = show_diff
         self.json_mode = json_mode
         self.tty = tty and not json_mode
@@ -124,15 +127,22 @@ class Progress:
         self.stats = RunStats()
         self.results: list[tuple[str, str, dict]] = []  # (task, host, result) of every ok result
         self.messages: list[str] = []  # errors Ansible printed outside host results
+        self.warnings: list[str] = []  # every warning Ansible gave, once each
+        self.bad_input = False  # a check of the input (inventory, variables) refused it
         self._lock = threading.Lock()
         self._live = False
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
 
     # -- output helpers -------------------------------------------------------------------
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "********")
+        return text
+
     def emit(self, obj: dict) -> None:
         with self._lock:
-            self.stream.write(json.dumps(obj, sort_keys=False, default=str) + "\n")
+            self.stream.write(self.redact(json.dumps(obj, sort_keys=False, default=str)) + "\n")
             self.stream.flush()
 
     def line(self, text: str) -> None:
@@ -140,7 +150,7 @@ class Progress:
             if self._live:
                 self.stream.write("\r\033[K")
                 self._live = False
-            self.stream.write(text + "\n")
+            self.stream.write(self.redact(text) + "\n")
             self.stream.flush()
 
     def _draw_live(self) -> None:
@@ -205,9 +215,13 @@ class Progress:
         if status == "failed" and data.get("ignore_errors"):
             status = "ignored"
         message = result_message(res) if status in ("failed", "unreachable") else ""
+        if status == "failed" and (_bad_input(res) or data.get("role") == "validate_inventory"):
+            self.bad_input = True
         if self.task is None:
             self.task = TaskState(name=data.get("task") or "", play=self.play or "", started=self.clock())
         self.task.results[host] = (status, message)
+        for warning in result_warnings(res):
+            self._warning(warning, host)
         if status in ("ok", "changed"):
             self.results.append((self.task.name, host, res))
         detail = self._details(data, res, status)
@@ -229,6 +243,20 @@ class Progress:
             self.emit(obj)
         else:
             self._draw_live()
+
+    def _warning(self, text: str, host: str | None = None) -> None:
+        """A warning Ansible gave (a module's, or its own): shown once, with the hosts that gave it."""
+        first = text not in self.warnings
+        if first:
+            self.warnings.append(text)
+        if self.json_mode:
+            if first:
+                self.emit({"event": "warning", "host": host, "task": self.task.name if self.task else None,
+                           "msg": text})
+        elif self.task is not None and host is not None:
+            self.task.warnings.setdefault(text, []).append(host)
+        elif first:
+            self.line(f"  WARNING    {text}")
 
     def _details(self, data: dict, res: dict, status: str) -> list[str]:
         """What an operator should read besides the status: debug messages, and diffs in diff mode."""
@@ -267,6 +295,12 @@ class Progress:
         if changed_hosts and len(changed_hosts) <= MAX_CHANGED_NAMES and len(counts) > 1:
             detail = f" ({' '.join(changed_hosts)})"
         self.line(f"  {label:<11} {_clip(task.name, 60):<61}{summary}{detail}  {elapsed:.1f}s")
+        for text, hosts in task.warnings.items():
+            where = f" ({' '.join(hosts)})" if len(task.results) > 1 else ""
+            first, *rest = text.splitlines()
+            self.line(f"      WARNING{where}: {first}")
+            for more in rest:
+                self.line(f"        {more}")
         for host, lines in task.details:
             self.line(f"      {host}:")
             for text in lines:
@@ -287,11 +321,14 @@ class Progress:
         self.stats = RunStats(hosts=hosts)
 
     def _text_event(self, kind: str, stdout: str) -> None:
-        text = stdout.strip()
+        text = _ANSI.sub("", stdout).strip()
         if not text:
             return
-        important = "ERROR" in text or "WARNING" in text or kind in ("warning", "error")
-        if important and "ERROR" in text:
+        if kind in ("warning", "deprecated") or (text.startswith("[WARNING]") and "ERROR" not in text):
+            self._warning(re.sub(r"^\[(WARNING|DEPRECATION WARNING)\]:\s*", "", text))
+            return
+        important = "ERROR" in text or kind == "error"
+        if important:
             self.messages.append(text)
         if not (important or self.verbose):
             return
@@ -311,6 +348,28 @@ class Progress:
                 f"{counts.get('failures', 0):>7} {counts.get('unreachable', 0):>12} {counts.get('skipped', 0):>8}"
             )
         return lines
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def result_warnings(res: dict) -> list[str]:
+    """Warnings and deprecations a host result carries (a loop's items included)."""
+    if not isinstance(res, dict):
+        return []
+    found = [str(w) for w in res.get("warnings") or []]
+    for item in res.get("deprecations") or []:
+        msg = item.get("msg") if isinstance(item, dict) else item
+        if msg:
+            found.append(f"deprecated: {msg}")
+    for item in res.get("results") or []:
+        found += [w for w in result_warnings(item) if w not in found]
+    return found
+
+
+def _bad_input(res: dict) -> bool:
+    """A failure that says the input was wrong (swarmctl's checks mark theirs), not a host."""
+    return isinstance(res, dict) and bool(res.get("swarmctl_bad_input"))
 
 
 def _clip(text: str, width: int) -> str:

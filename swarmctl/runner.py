@@ -7,15 +7,20 @@ run can be reproduced by hand.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shlex
 import shutil
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from swarmctl import paths
+from swarmctl.inputs import ExtraVars, check_inventory_syntax, parse_extra_vars
 from swarmctl.progress import Progress
 
 KEEP_RUNS = 20
@@ -38,11 +43,27 @@ class PlaybookRun:
     diff: bool = False
     verbosity: int = 0
     tags: str | None = None
+    cwd: Path | None = None  # where -e @file paths are relative to (default: the current directory)
 
-    def ansible_args(self) -> list[str]:
-        args: list[str] = []
-        for value in self.extra_vars:
-            args += ["-e", value]
+    def __post_init__(self):
+        self._vars: ExtraVars | None = None
+
+    @property
+    def vars(self) -> ExtraVars:
+        """The extra variables, parsed: InputError (bad usage) for one Ansible would not take."""
+        if self._vars is None:
+            self._vars = parse_extra_vars(self.extra_vars, self.cwd)
+        return self._vars
+
+    def check_inputs(self) -> None:
+        """Everything the input alone shows wrong, before any host is contacted (InputError)."""
+        check_inventory_syntax(self.inventory)
+        self.vars  # noqa: B018 - parsed for its errors
+
+    def ansible_args(self, run_dir: Path | None = None) -> list[str]:
+        """ansible-playbook's options. With run_dir: as run (inline variables in files there); without: as
+        shown to people (secret values masked)."""
+        args = self.vars.ansible_args(run_dir) if run_dir else self.vars.display_args()
         if self.limit:
             args += ["--limit", self.limit]
         if self.tags:
@@ -64,13 +85,19 @@ class PlaybookRun:
             # ansible-runner turns host key checking off unless told otherwise; swarmctl never does.
             "ANSIBLE_HOST_KEY_CHECKING": "True",
             "ANSIBLE_NOCOLOR": "1",
-            # ansible-runner sets this variable (to add its own callback), and a variable beats ansible.cfg.
-            "ANSIBLE_CALLBACK_PLUGINS": str(content / "plugins" / "callback"),
+            # An inventory source Ansible cannot parse is an error, not an empty inventory.
+            "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
+            # ansible-runner sets this variable (to add its own callback), and a variable beats ansible.cfg;
+            # a user's own callback folders stay on it, after swarmctl's.
+            "ANSIBLE_CALLBACK_PLUGINS": os.pathsep.join(
+                [str(content / "plugins" / "callback")]
+                + [p for p in os.environ.get("ANSIBLE_CALLBACK_PLUGINS", "").split(os.pathsep) if p]),
             "SWARMCTL_MODULE_CACHE": os.environ.get("SWARMCTL_MODULE_CACHE") or str(paths.state_dir() / "modules"),
             "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
         }
 
     def command_line(self) -> str:
+        """The equivalent ansible-playbook command, as shown (secret values masked)."""
         env = self.environment()
         argv = ["ansible-playbook", "-i", str(self.inventory), str(self.playbook_path())]
         argv += self.ansible_args()
@@ -90,6 +117,7 @@ class RunResult:
     command: str
     errors: list[str]
     results: list = field(default_factory=list)  # (task, host, result) of ok results
+    warnings: list = field(default_factory=list)
 
     def summary(self) -> dict:
         return {
@@ -100,6 +128,7 @@ class RunResult:
             "seconds": round(self.seconds, 2),
             "hosts": self.hosts,
             "errors": self.errors,
+            "warnings": self.warnings,
             "artifacts": self.artifacts,
             "command": self.command,
         }
@@ -108,6 +137,7 @@ class RunResult:
 def exit_code_for(status: str) -> int:
     return {
         "successful": EXIT_OK,
+        "bad_input": EXIT_USAGE,
         "failed": EXIT_FAILED,
         "unreachable": EXIT_UNREACHABLE,
         "interrupted": EXIT_INTERRUPTED,
@@ -125,7 +155,8 @@ def run_playbook(run: PlaybookRun, json_mode: bool = False, stream=None, label: 
             "(it brings ansible-core), or put ansible-playbook on PATH"
         )
     tty = hasattr(stream, "isatty") and stream.isatty()
-    progress = Progress(stream, json_mode=json_mode, tty=tty, verbose=run.verbosity, show_diff=run.diff)
+    progress = Progress(stream, json_mode=json_mode, tty=tty, verbose=run.verbosity, show_diff=run.diff,
+                        secrets=run.vars.secret_values())
     command = run.command_line()
     run_dir = _new_run_dir(label or Path(run.playbook).stem)
     if json_mode:
@@ -134,44 +165,51 @@ def run_playbook(run: PlaybookRun, json_mode: bool = False, stream=None, label: 
     else:
         progress.line(f"# {command}")
     started = time.monotonic()
+    interrupts = Interrupts()
     progress.start()
-    interrupted = False
     try:
-        result = ansible_runner.run(
-            private_data_dir=str(run_dir),
-            project_dir=str(paths.content_dir()),
-            playbook=str(run.playbook_path()),
-            inventory=str(run.inventory),
-            envvars=run.environment(),
-            cmdline=shlex.join(run.ansible_args()) or None,
-            verbosity=run.verbosity or None,
-            event_handler=progress.handle,
-            # One fact cache per inventory, kept across runs (ansible-runner's default is per run).
-            fact_cache_type="jsonfile",
-            fact_cache=str(paths.fact_cache_dir(run.inventory)),
-            quiet=True,
-            ident="run",
-        )
+        with interrupts.installed():
+            result = ansible_runner.run(
+                private_data_dir=str(run_dir),
+                project_dir=str(paths.content_dir()),
+                playbook=str(run.playbook_path()),
+                inventory=str(run.inventory),
+                envvars=run.environment(),
+                cmdline=shlex.join(run.ansible_args(run_dir)) or None,
+                verbosity=run.verbosity or None,
+                event_handler=interrupts.watching(progress.handle),
+                cancel_callback=interrupts.cancel,
+                # One fact cache per inventory, kept across runs (ansible-runner's default is per run).
+                fact_cache_type="jsonfile",
+                fact_cache=str(paths.fact_cache_dir(run.inventory)),
+                quiet=True,
+                ident="run",
+            )
         rc, runner_status = result.rc, result.status
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt:  # before Ansible started, or a second Ctrl-C in a bad place
+        interrupts.count = max(interrupts.count, 1)
         rc, runner_status = EXIT_INTERRUPTED, "canceled"
     finally:
         progress.close()
+        _scrub_run_dir(run_dir, command)
     stats = progress.stats
-    if interrupted:
+    if interrupts.count:
         status = "interrupted"
+    elif progress.bad_input:
+        status = "bad_input"
     elif stats.unreachable:
         status = "unreachable"
     elif stats.failed:
         status = "failed"
     elif rc == 0 and runner_status == "successful":
         status = "successful"
+    elif _inventory_unparsed(progress.messages):
+        status = "bad_input"
     else:
         status = "error"  # Ansible stopped before or outside host results (syntax, inventory...)
     errors = list(progress.messages)
     artifacts = run_dir / "artifacts" / "run"
-    if status == "error" and not errors:
+    if status in ("error", "bad_input") and not errors and not stats.failed:
         errors.append(_tail(artifacts / "stdout") or f"ansible-playbook exited with code {rc}")
     outcome = RunResult(
         rc=exit_code_for(status),
@@ -183,20 +221,84 @@ def run_playbook(run: PlaybookRun, json_mode: bool = False, stream=None, label: 
         command=command,
         errors=errors,
         results=progress.results,
+        warnings=list(progress.warnings),
     )
     if json_mode:
         progress.emit(outcome.summary())
     else:
         for line in progress.recap_lines():
             progress.line(line)
-        if status == "error" and not progress.messages:
+        if status in ("error", "bad_input") and not progress.messages and not stats.failed:
             progress.line(f"ansible-playbook failed: {errors[0]}")
             progress.line(f"(full output: {outcome.artifacts}/stdout)")
+        if status == "interrupted":
+            progress.line("interrupted: the hosts were left where the run stopped; run the same command again "
+                          "to finish the job")
         progress.line(
             f"{label or run.playbook}: {status} (changed={outcome.changed}) in {outcome.seconds:.1f}s"
         )
     _rotate_runs()
     return outcome
+
+
+class Interrupts:
+    """Ctrl-C (SIGINT) or SIGTERM during a run: the first asks ansible-playbook to stop as it does on Ctrl-C
+    (its workers end, the run's recap is still read); a second one kills it. ansible-runner's own handler would
+    kill it at once and report the run as failed."""
+
+    def __init__(self):
+        self.count = 0
+        self.pid: int | None = None  # ansible-playbook's, from its events
+
+    def watching(self, handler):
+        def handle(event: dict) -> bool:
+            if self.pid is None and event.get("event") == "playbook_on_start":
+                self.pid = event.get("pid")
+            return handler(event)
+
+        return handle
+
+    def cancel(self) -> bool:
+        """ansible-runner asks this after each read: True kills the run."""
+        return self.count >= 2 or (self.count == 1 and self.pid is None)
+
+    def _on_signal(self, signum, frame):
+        self.count += 1
+        if self.count == 1 and self.pid:
+            try:
+                group = os.getpgid(self.pid)
+                if group != os.getpgrp():  # never signal swarmctl itself
+                    os.killpg(group, signal.SIGINT)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    @contextlib.contextmanager
+    def installed(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _scrub_run_dir(run_dir: Path, command: str) -> None:
+    """What the run keeps on disk holds no value given with -e, nor this process's environment: the files
+    of inline variables go, and ansible-runner's record of the command is replaced by the masked one."""
+    for path in run_dir.glob("extra-vars-*.json"):
+        path.unlink(missing_ok=True)
+    record = run_dir / "artifacts" / "run" / "command"
+    if record.exists():
+        fd = os.open(record, os.O_WRONLY | os.O_TRUNC)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"command": command, "note": "extra variables masked; environment not kept"}, handle)
+
+
+def _inventory_unparsed(messages: list[str]) -> bool:
+    return any("parse" in m and "inventory" in m for m in messages)
 
 
 class RunnerError(RuntimeError):

@@ -1,11 +1,22 @@
-"""Check an inventory's shape before anything touches a host (see the module of the same name)."""
+"""Check an inventory and the variables given to a run before anything touches a host (see the module of the
+same name). Its failures are marked as bad input (swarmctl_bad_input), which swarmctl reports with exit code 2."""
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import os
 import re
 
+import ansible.module_utils
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
+
+_UTILS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils")
+if _UTILS not in ansible.module_utils.__path__:
+    ansible.module_utils.__path__.append(_UTILS)
+
+from ansible.module_utils.swarmctl_service import SERVICE_OPTIONS  # noqa: E402
 
 SWARM_GROUPS = ("managers", "workers")
 _HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
@@ -22,6 +33,175 @@ def _is_ip(value: str) -> bool:
 def tolerance(managers: int) -> int:
     """Manager failures a swarm of this many managers survives: (N-1)/2, rounded down."""
     return max(0, (managers - 1) // 2)
+
+
+# Docker's reference grammar, simplified: [REGISTRY[:PORT]/]PATH[:TAG][@DIGEST]. The first part is a registry
+# only if it has a '.' or a ':' or is localhost; path components are lowercase.
+_REGISTRY_RE = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?$")
+_PATH_COMPONENT_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+_TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
+_DIGEST_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$")
+_SERVICE_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
+# What an item of swarmctl_services may hold: the service options of swarmctl_service, and `expose`.
+SERVICE_ITEM_KEYS = sorted(set(SERVICE_OPTIONS) | {"expose"})
+AVAILABILITIES = ("active", "pause", "drain")
+
+
+def _port_ok(value) -> bool:
+    return not isinstance(value, bool) and str(value).isdigit() and 0 < int(value) < 65536
+
+
+def _suggest(word: str, choices) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_image(image) -> str | None:
+    """Why image is not an image reference; None when it is one."""
+    if not isinstance(image, str) or not image:
+        return f"image {image!r} is not an image reference (e.g. registry.example.com/web:v1)"
+    if not _image_ok(image):
+        return (f"image {image!r} is not an image reference: REGISTRY[:PORT]/NAME[:TAG][@DIGEST], the name in "
+                "lowercase (e.g. registry.example.com/web:v1)")
+    return None
+
+
+def _image_ok(image: str) -> bool:
+    name, _, digest = image.partition("@")
+    if digest and not _DIGEST_RE.match(digest):
+        return False
+    parts = name.split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        if not _REGISTRY_RE.match(parts[0]):
+            return False
+        parts = parts[1:]
+    last, colon, tag = parts[-1].partition(":")
+    if colon and not _TAG_RE.match(tag):
+        return False
+    return all(_PATH_COMPONENT_RE.match(p) for p in parts[:-1] + [last])
+
+
+def check_service(item, index: int) -> list[str]:
+    """Problems of one item of swarmctl_services."""
+    where = f"swarmctl_services[{index}]"
+    if not isinstance(item, dict):
+        return [f"{where} must be a mapping (name, image, replicas, ...), not {type(item).__name__} {item!r}"]
+    name = item.get("name")
+    if isinstance(name, str) and name:
+        where = f"service {name!r}"
+    problems = []
+    for key in sorted(set(item) - set(SERVICE_ITEM_KEYS)):
+        problems.append(f"{where}: {key!r} is not a service option{_suggest(key, SERVICE_ITEM_KEYS)}; the options "
+                        "are those of swarmctl_service (see plugins/modules/swarmctl_service.py) and `expose`")
+    if problems:
+        return problems
+    if not isinstance(name, str) or not _SERVICE_NAME_RE.match(name):
+        problems.append(f"{where}: name {name!r} is not a service name (letters, digits, '_', '.', '-'; "
+                        "at most 63 characters, starting with a letter or digit)")
+    options = {k: v for k, v in item.items() if k != "expose"}
+    validated = ArgumentSpecValidator(SERVICE_OPTIONS).validate(options)
+    for error in validated.errors:
+        problems.append(f"{where}: {error}")
+    params = validated.validated_parameters
+    if "image" not in item:
+        problems.append(f"{where}: image is required (e.g. image: registry.example.com/web:v1)")
+    elif isinstance(params.get("image"), str):
+        problem = check_image(params["image"])
+        if problem:
+            problems.append(f"{where}: {problem}")
+    replicas = params.get("replicas")
+    if isinstance(replicas, int) and replicas < 0:
+        problems.append(f"{where}: replicas must be 0 or more, not {replicas}")
+    if "expose" in item:
+        expose = item["expose"]
+        if not isinstance(expose, dict) or set(expose) - {"port", "target"} or not {"port", "target"} <= set(expose):
+            problems.append(f"{where}: expose must be {{port: PUBLISHED, target: CONTAINER_PORT}}, not {expose!r}")
+        else:
+            for key in ("port", "target"):
+                if not _port_ok(expose[key]):
+                    problems.append(f"{where}: expose.{key} must be a TCP port (1-65535), not {expose[key]!r}")
+    return problems
+
+
+def check_variables(values: dict, hosts: dict | None = None) -> list[str]:
+    """Problems of the variables a run was given (None: not set, the role's default applies).
+
+    values: variable name -> value, for the variables below. hosts: host name -> its own settings
+    (node availability and labels)."""
+    errors: list[str] = []
+    name = values.get("swarmctl_registry_name")
+    if name is not None and (not isinstance(name, str) or not _HOSTNAME_RE.match(name) or _is_ip(name)):
+        errors.append(f"swarmctl_registry_name {name!r} is not a host name: give the name the registry is reached by, "
+                      "without scheme, port or path (e.g. registry.example.com; the port is swarmctl_registry_port)")
+    for key in ("swarmctl_registry_port", "swarmctl_docker_tls_port", "reconciler_status_port"):
+        value = values.get(key)
+        if value is not None and not _port_ok(value):
+            errors.append(f"{key} must be a TCP port (1-65535), not {value!r}")
+    bind = values.get("reconciler_status_bind")
+    if bind is not None and not (isinstance(bind, str) and _is_ip(bind)):
+        errors.append(f"reconciler_status_bind {bind!r} is not an IP address to listen on (e.g. 127.0.0.1)")
+    for key, least in (("reconciler_manager_grace_seconds", 0), ("reconciler_desired_managers", 1)):
+        value = values.get(key)
+        if value is None:
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = None
+        if isinstance(value, bool) or number is None or number < least:
+            errors.append(f"{key} must be a number of at least {least}, not {value!r}")
+    balancer = values.get("swarmctl_load_balancer")
+    if balancer is not None and balancer not in ("auto", "mesh", "haproxy"):
+        errors.append(f"swarmctl_load_balancer must be auto, mesh or haproxy, not {balancer!r}")
+    for key in ("docker_engine_daemon_config", "docker_engine_daemon_extra"):
+        value = values.get(key)
+        if value is not None and not isinstance(value, dict):
+            errors.append(f"{key} must be a mapping of daemon.json keys to values, not {value!r}")
+    image = values.get("services_image")
+    if image is not None:
+        problem = check_image(image)
+        if problem:
+            errors.append(f"--image: {problem}")
+    services = values.get("swarmctl_services")
+    if services is not None:
+        if not isinstance(services, list):
+            errors.append(f"swarmctl_services must be a list of services, not {type(services).__name__}")
+        else:
+            names = []
+            for index, item in enumerate(services):
+                errors += check_service(item, index)
+                if isinstance(item, dict):
+                    names.append(item.get("name"))
+            for dup in sorted({n for n in names if isinstance(n, str) and names.count(n) > 1}):
+                errors.append(f"service {dup!r} is declared more than once in swarmctl_services")
+    for host, settings in sorted((hosts or {}).items()):
+        availability = settings.get("availability")
+        if availability is not None and availability not in AVAILABILITIES:
+            errors.append(f"host {host}: swarm_node_availability must be one of {', '.join(AVAILABILITIES)}, "
+                          f"not {availability!r}")
+        labels = settings.get("labels")
+        if labels is not None and not isinstance(labels, dict):
+            errors.append(f"host {host}: swarm_node_labels must be a mapping (name: value), not {labels!r}")
+    return errors
+
+
+def check_nodes(groups: dict, nodes: list, removing: bool = False) -> list[str]:
+    """Problems of the hosts a membership job (add-node, remove-node) was given."""
+    managers = list(groups.get("managers") or [])
+    swarm_hosts = managers + list(groups.get("workers") or [])
+    if not nodes:
+        return ["name at least one host of the inventory's managers or workers groups"]
+    errors = []
+    unknown = [n for n in nodes if n not in swarm_hosts]
+    if unknown:
+        errors.append(f"{', '.join(unknown)}: not in the inventory's managers or workers groups"
+                      f"{_suggest(unknown[0], swarm_hosts)}; name hosts of those groups"
+                      + ("" if removing else " (put new hosts in the inventory first)"))
+    if removing and managers and set(managers) <= set(nodes):
+        errors.append(f"removing {', '.join(managers)} would leave the swarm without a manager, and a swarm cannot "
+                      "run without one. Keep at least one manager (remove the others, then the workers), or take "
+                      "the whole swarm apart with `docker swarm leave --force` on every host.")
+    return errors
 
 
 def check_inventory(groups: dict, hosts: dict, registry_enabled: bool = True) -> dict:
@@ -74,10 +254,14 @@ def check_inventory(groups: dict, hosts: dict, registry_enabled: bool = True) ->
     for name in involved:
         info = hosts.get(name) or {}
         address = str(info.get("address") or name)
-        if info.get("connection") == "local" or address in ("localhost", "::1") or address.startswith("127."):
+        if info.get("connection") == "local":
+            # This machine itself, on purpose (a pipeline running on a manager): its swarm address comes from
+            # swarmctl_advertise_addr or its facts, so its inventory address says nothing.
+            address = str(info.get("advertise_addr") or f"(this machine: {name})")
+        elif address in ("localhost", "::1") or address.startswith("127."):
             errors.append(
-                f"host {name} points at this machine ({address}); swarm and registry hosts must be "
-                "remote hosts reached over SSH: set ansible_host to the host's address"
+                f"host {name} points at this machine ({address}) over SSH; give ansible_host the host's own address, "
+                "or, to make this machine a swarm host, set ansible_connection: local for it"
             )
         elif not (_is_ip(address) or _HOSTNAME_RE.match(address)):
             errors.append(f"host {name} has ansible_host {address!r}, which is neither an IP address nor a host name")
@@ -108,6 +292,14 @@ def check_inventory(groups: dict, hosts: dict, registry_enabled: bool = True) ->
     }
 
 
+ARGUMENT_SPEC = dict(
+    registry_enabled=dict(type="bool", default=True),
+    nodes=dict(type="list", elements="str"),
+    removing=dict(type="bool", default=False),
+    variables=dict(type="dict", default={}),
+)
+
+
 class ActionModule(ActionBase):
     _requires_connection = False
     TRANSFERS_FILES = False
@@ -115,12 +307,10 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(
-            argument_spec=dict(registry_enabled=dict(type="bool", default=True))
-        )
+        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         groups = {k: list(v) for k, v in task_vars.get("groups", {}).items()}
         hostvars = task_vars.get("hostvars", {})
-        hosts = {}
+        hosts, settings = {}, {}
         for name in groups.get("all", []):
             host_vars = hostvars[name]
             hosts[name] = {
@@ -128,15 +318,22 @@ class ActionModule(ActionBase):
                 "connection": host_vars.get("ansible_connection"),
                 "advertise_addr": host_vars.get("swarmctl_advertise_addr"),
             }
+            settings[name] = {"availability": host_vars.get("swarm_node_availability"),
+                              "labels": host_vars.get("swarm_node_labels")}
         report = check_inventory(groups, hosts, registry_enabled=args["registry_enabled"])
+        report["errors"] += check_variables({k: v for k, v in args["variables"].items() if v is not None}, settings)
+        if args["nodes"] is not None:
+            report["errors"] += check_nodes(groups, [n.strip() for n in args["nodes"] if n.strip()], args["removing"])
         result["changed"] = False
         result["report"] = report
         if report["warnings"]:
             result["warnings"] = report["warnings"]
         if report["errors"]:
             result["failed"] = True
+            result["swarmctl_bad_input"] = True
             count = len(report["errors"])
-            result["msg"] = f"the inventory has {count} problem(s):\n- " + "\n- ".join(report["errors"])
+            result["msg"] = (f"the inventory or the variables given have {count} problem(s); nothing was changed:\n- "
+                             + "\n- ".join(report["errors"]))
         else:
             result["msg"] = (
                 f"inventory ok: {len(report['managers'])} manager(s) (tolerates {report['tolerance']} failure(s)), "

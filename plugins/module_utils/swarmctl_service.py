@@ -26,6 +26,43 @@ ROLLOUT_OUTCOME = {"completed": "converged", "paused": "paused", "rollback_compl
 DEFAULT_MONITOR_S = 5.0
 
 
+# What describes a service: swarmctl_service's options for it, and what an item of the inventory's
+# swarmctl_services may hold (besides `expose`, which the services role turns into ports).
+SERVICE_OPTIONS = dict(
+    name=dict(type="str", required=True),
+    image=dict(type="str"),
+    resolve_image=dict(type="bool", default=True),
+    mode=dict(type="str", choices=["replicated", "global"], default="replicated"),
+    replicas=dict(type="int"),
+    recreate=dict(type="bool", default=False),
+    command=dict(type="list", elements="str"),
+    args=dict(type="list", elements="str"),
+    env=dict(type="dict"),
+    hostname=dict(type="str"),
+    user=dict(type="str"),
+    workdir=dict(type="str"),
+    labels=dict(type="dict"),
+    container_labels=dict(type="dict"),
+    networks=dict(type="list", elements="str"),
+    publish=dict(type="list", elements="dict"),
+    endpoint_mode=dict(type="str", choices=["vip", "dnsrr"], default="vip"),
+    constraints=dict(type="list", elements="str"),
+    placement_preferences=dict(type="list", elements="dict"),
+    max_replicas_per_node=dict(type="int"),
+    limits=dict(type="dict"),
+    reservations=dict(type="dict"),
+    healthcheck=dict(type="dict"),
+    restart_policy=dict(type="dict"),
+    update_config=dict(type="dict"),
+    rollback_config=dict(type="dict"),
+    mounts=dict(type="list", elements="dict"),
+    secrets=dict(type="list", elements="dict"),
+    configs=dict(type="list", elements="dict"),
+    stop_grace_period=dict(type="str"),
+    wait_timeout=dict(type="int", default=300),
+)
+
+
 class SpecError(ValueError):
     """An option that cannot become a spec; the message says which and why."""
 
@@ -332,3 +369,42 @@ def monitor_seconds(config: dict | None) -> float:
     """An update_config/rollback_config's monitor window in seconds (the engine's default when unset)."""
     monitor = (config or {}).get("Monitor")
     return monitor / 1e9 if monitor else DEFAULT_MONITOR_S
+
+
+HIDDEN = "(hidden)"
+
+
+def _view(spec: dict) -> dict:
+    """The parts of a spec worth reading in a diff."""
+    if not spec:
+        return {}
+    template = spec.get("TaskTemplate", {})
+    return {
+        "image": template.get("ContainerSpec", {}).get("Image"),
+        "mode": spec.get("Mode"),
+        "env": template.get("ContainerSpec", {}).get("Env"),
+        "placement": template.get("Placement"),
+        "resources": template.get("Resources"),
+        "healthcheck": template.get("ContainerSpec", {}).get("Healthcheck"),
+        "update_config": spec.get("UpdateConfig"),
+        "rollback_config": spec.get("RollbackConfig"),
+        "endpoint": spec.get("EndpointSpec"),
+        "networks": template.get("Networks"),
+    }
+
+
+def _env_names(env) -> dict:
+    return dict(item.partition("=")[::2] for item in env or [])
+
+
+def diff_views(before_spec: dict, after_spec: dict) -> tuple[dict, dict]:
+    """(before, after) for diff mode. Environment values often are credentials: a diff names each variable and
+    says whether its value changed, never the value."""
+    before, after = _view(before_spec), _view(after_spec)
+    old, new = _env_names(before.get("env")), _env_names(after.get("env"))
+    if before:
+        before["env"] = {name: HIDDEN for name in old} or None
+    if after:
+        after["env"] = {name: HIDDEN if old.get(name) == value else
+                        f"{HIDDEN}, {'changed' if name in old else 'new'}" for name, value in new.items()} or None
+    return before, after

@@ -47,9 +47,15 @@ options:
     choices: [replicated, global]
     default: replicated
   replicas:
-    description: Number of tasks of a replicated service.
+    description: Number of tasks of a replicated service (1 when a full spec leaves it out).
     type: int
-    default: 1
+  recreate:
+    description:
+      - Allow removing the service and creating it again when the change cannot be made in place. Swarm cannot
+        switch a service between C(replicated) and C(global) O(mode); without O(recreate=true) such a change
+        fails and the service is left running as it is. Recreating stops every task before the new ones start.
+    type: bool
+    default: false
   command:
     description: Overrides the image's entrypoint.
     type: list
@@ -237,6 +243,8 @@ from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api,
 from ansible.module_utils.swarmctl_swarm import list_nodes, local_state
 from ansible.module_utils.swarmctl_service import (
     ROLLOUT_OUTCOME,
+    SERVICE_OPTIONS,
+    diff_views,
     RolloutWatch,
     SpecError,
     build_spec,
@@ -408,42 +416,15 @@ def engine_time(api):
     return parse_time(api.info().get("SystemTime", ""))
 
 
-# Module level: swarmctl's action plugin validates arguments against it on the control machine.
+# Module level: swarmctl's action plugin validates arguments against it on the control machine. The options
+# that describe a service are SERVICE_OPTIONS (shared with the inventory check of swarmctl_services); the rest
+# say what to do with it.
 ARGUMENT_SPEC = dict(
-    name=dict(type="str", required=True),
+    SERVICE_OPTIONS,
     state=dict(type="str", choices=["present", "absent"], default="present"),
     rollback=dict(type="bool", default=False),
     partial=dict(type="bool", default=False),
-    image=dict(type="str"),
-    resolve_image=dict(type="bool", default=True),
-    mode=dict(type="str", choices=["replicated", "global"], default="replicated"),
-    replicas=dict(type="int"),
-    command=dict(type="list", elements="str"),
-    args=dict(type="list", elements="str"),
-    env=dict(type="dict"),
-    hostname=dict(type="str"),
-    user=dict(type="str"),
-    workdir=dict(type="str"),
-    labels=dict(type="dict"),
-    container_labels=dict(type="dict"),
-    networks=dict(type="list", elements="str"),
-    publish=dict(type="list", elements="dict"),
-    endpoint_mode=dict(type="str", choices=["vip", "dnsrr"], default="vip"),
-    constraints=dict(type="list", elements="str"),
-    placement_preferences=dict(type="list", elements="dict"),
-    max_replicas_per_node=dict(type="int"),
-    limits=dict(type="dict"),
-    reservations=dict(type="dict"),
-    healthcheck=dict(type="dict"),
-    restart_policy=dict(type="dict"),
-    update_config=dict(type="dict"),
-    rollback_config=dict(type="dict"),
-    mounts=dict(type="list", elements="dict"),
-    secrets=dict(type="list", elements="dict"),
-    configs=dict(type="list", elements="dict"),
-    stop_grace_period=dict(type="str"),
     wait=dict(type="bool", default=True),
-    wait_timeout=dict(type="int", default=300),
     on_leader_only=dict(type="bool", default=False),
     **DOCKER_COMMON_ARGS,
 )
@@ -533,17 +514,26 @@ def run(module, api, service):
                                                 current["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]):
             changes.remove(image_path)
         action = "updated" if changes else "unchanged"
+    mode_switch = current is not None and set(current["Spec"].get("Mode", {})) != set(desired["Mode"])
+    if mode_switch and not p["recreate"]:
+        module.fail_json(msg=f"service {p['name']}: switching it from {_mode_name(current['Spec'])} to "
+                             f"{_mode_name(desired)} cannot be done in place: Swarm would have to remove the service "
+                             "(stopping every task) and create it again. Nothing was changed. To do that, set "
+                             "recreate: true on the service; or keep its mode.",
+                         changed=False, action="unchanged", changes=changes)
+    if mode_switch:
+        action = "recreated"
     result = dict(base, changed=bool(changes), action=action, changes=changes,
                   image=desired["TaskTemplate"]["ContainerSpec"]["Image"])
     if module._diff:
-        result["diff"] = dict(before=_view(current["Spec"] if current else {}), after=_view(desired),
-                              before_header=p["name"], after_header=p["name"])
+        before, after = diff_views(current["Spec"] if current else {}, desired)
+        result["diff"] = dict(before=before, after=after, before_header=p["name"], after_header=p["name"])
     if not changes or module.check_mode:
         return result
 
     since = engine_time(api)
     if current is not None and set(current["Spec"].get("Mode", {})) != set(desired["Mode"]):
-        # Swarm cannot switch a service between replicated and global: it is made again.
+        # Swarm cannot switch a service between replicated and global: it is made again, if allowed.
         api.remove_service(current["ID"])
         _wait_gone(api, current["ID"])
         result["action"] = action = "recreated"
@@ -570,6 +560,10 @@ def run(module, api, service):
     return result
 
 
+def _mode_name(spec):
+    return "global" if "Global" in spec.get("Mode", {}) else "replicated"
+
+
 def _wait_gone(api, service_id, timeout=60):
     """Until the removed service's tasks are gone (a new one may need their host ports)."""
     deadline = time.monotonic() + timeout
@@ -582,25 +576,6 @@ def _wait_gone(api, service_id, timeout=60):
                 return
             raise
         time.sleep(0.5)
-
-
-def _view(spec):
-    """The parts of a spec worth reading in a diff."""
-    if not spec:
-        return {}
-    template = spec.get("TaskTemplate", {})
-    return {
-        "image": template.get("ContainerSpec", {}).get("Image"),
-        "mode": spec.get("Mode"),
-        "env": template.get("ContainerSpec", {}).get("Env"),
-        "placement": template.get("Placement"),
-        "resources": template.get("Resources"),
-        "healthcheck": template.get("ContainerSpec", {}).get("Healthcheck"),
-        "update_config": spec.get("UpdateConfig"),
-        "rollback_config": spec.get("RollbackConfig"),
-        "endpoint": spec.get("EndpointSpec"),
-        "networks": template.get("Networks"),
-    }
 
 
 if __name__ == "__main__":

@@ -12,15 +12,34 @@ description:
     wrong and how to fix it.
   - "Errors: no host in C(managers); a host in both C(managers) and C(workers); no host, or more than one,
     in C(registry) while the registry is enabled; two hosts with one address; names that differ only in case;
-    a swarm host pointing at the control machine; an C(ansible_host) that is neither an IP nor a host name;
+    a swarm host reached over SSH at the control machine's own address (set C(ansible_connection=local) to make
+    this machine a swarm host); an C(ansible_host) that is neither an IP nor a host name;
     a C(swarmctl_advertise_addr) that is not an IP address."
   - "Warnings: an even number of managers (it tolerates no more failures than one manager fewer:
     (N-1)/2 rounded down); no C(workers) group."
+  - "Variables: O(variables) (services, registry name and ports, the reconciler's address, ...) and each swarm
+    host's C(swarm_node_availability) and C(swarm_node_labels) are checked too: every item of C(swarmctl_services)
+    against swarmctl_service's options (an unknown key, a wrong type, negative replicas, a bad image reference
+    are errors)."
+  - A failed check is marked C(swarmctl_bad_input), which C(swarmctl) reports with exit code 2.
 options:
   registry_enabled:
     description: Whether the inventory must name one registry host.
     type: bool
     default: true
+  nodes:
+    description: Hosts a membership job was given (add-node, remove-node); each must be a manager or worker of the
+      inventory.
+    type: list
+    elements: str
+  removing:
+    description: The O(nodes) are to be removed; removing every manager is refused.
+    type: bool
+    default: false
+  variables:
+    description: Variables to check, by name; a value of null is not set (the role's default applies).
+    type: dict
+    default: {}
 attributes:
   check_mode:
     support: full

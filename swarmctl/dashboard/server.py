@@ -37,9 +37,34 @@ class State:
             return self.value
 
 
+def host_allowed(host_header: str | None, bind: str) -> bool:
+    """Whether a request's Host header names this server. A page of another site can make a browser ask this
+    server under its own DNS name (DNS rebinding) and read the cluster's state; such a request carries that
+    name. Allowed: an IP address (the one served, or any when bound to every address), and localhost on a
+    loopback address."""
+    import ipaddress
+
+    if not host_header:
+        return False
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        host = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    served = ipaddress.ip_address(bind)
+    try:
+        asked = ipaddress.ip_address(host)
+    except ValueError:
+        return host == "localhost" and (served.is_loopback or served.is_unspecified)
+    return asked == served or served.is_unspecified or (served.is_loopback and asked.is_loopback)
+
+
 def make_server(state: State, bind: str, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (http.server's name)
+            if not host_allowed(self.headers.get("Host"), bind):
+                self.send_error(421, "Misdirected Request: this server answers only to its own address")
+                return
             path = self.path.split("?", 1)[0]
             if path == "/api/state":
                 body, ctype = json.dumps(state.get()).encode(), "application/json"
@@ -63,6 +88,12 @@ def make_server(state: State, bind: str, port: int) -> ThreadingHTTPServer:
 
 
 def serve(inventory, bind: str, port: int, interval: float, log) -> None:
+    import ipaddress
+
+    if not ipaddress.ip_address(bind).is_loopback:
+        log(f"warning: the dashboard listens on {bind}, so other machines can reach it and read the cluster's "
+            "nodes, services and images, without a password. Use --bind 127.0.0.1 (the default) and an SSH "
+            "tunnel to see it from elsewhere.")
     collector = Collector(inventory)
     state = State(collector, interval)
     threading.Thread(target=state.run, daemon=True).start()

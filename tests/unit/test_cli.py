@@ -35,9 +35,10 @@ def test_lab_down_needs_yes_without_a_terminal(tmp_path, monkeypatch, capsys):
 
 
 def test_flags_pass_through_to_ansible_playbook(tmp_path):
+    (tmp_path / "vars.yml").write_text("b: 2\n")
     run = PlaybookRun("site.yml", tmp_path / "inv.yml", extra_vars=["a=1", "@vars.yml"], limit="base3",
-                      check=True, diff=True, verbosity=2, tags="swarm")
-    assert run.ansible_args() == ["-e", "a=1", "-e", "@vars.yml", "--limit", "base3", "--tags", "swarm",
+                      check=True, diff=True, verbosity=2, tags="swarm", cwd=tmp_path)
+    assert run.ansible_args() == ["-e", "a=1", "-e", f"@{tmp_path}/vars.yml", "--limit", "base3", "--tags", "swarm",
                                   "--check", "--diff"]
     line = run.command_line()
     assert line.startswith("ANSIBLE_CONFIG=") and "ansible-playbook -i" in line and line.endswith("-vv")
@@ -47,3 +48,29 @@ def test_flags_pass_through_to_ansible_playbook(tmp_path):
     cache = paths.fact_cache_dir(run.inventory)
     assert cache.is_relative_to(paths.state_dir() / "facts")
     assert cache != paths.fact_cache_dir(tmp_path / "other.yml")
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["dashboard", "--port", "99999"], "not a TCP port"),
+    (["dashboard", "--port", "http"], "not a TCP port"),
+    (["dashboard", "--bind", "my-laptop"], "not an IP address"),
+    (["dashboard", "--interval", "0"], "seconds between"),
+    (["lab", "down", "--name", "../..", "--yes"], "is not allowed"),
+    (["lab", "status", "--name", "../x"], "is not allowed"),
+    (["up", "--lab", "../../etc"], "is not allowed"),
+    (["up", "--lab", "nolab", "-e", "{bad"], "no lab named"),
+])
+def test_bad_values_are_usage_errors_that_name_them(argv, expected, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("SWARMCTL_HOME", str(tmp_path))
+    assert cli.main(argv) == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_dashboard_answers_only_to_its_own_address():
+    from swarmctl.dashboard.server import host_allowed
+
+    assert host_allowed("127.0.0.1:8765", "127.0.0.1") and host_allowed("localhost:8765", "127.0.0.1")
+    assert not host_allowed("attacker.example:8765", "127.0.0.1")  # DNS rebinding
+    assert not host_allowed(None, "127.0.0.1")
+    assert host_allowed("10.0.0.5:8765", "0.0.0.0") and not host_allowed("evil.example", "0.0.0.0")
+    assert host_allowed("[::1]:8765", "::1") and not host_allowed("10.0.0.6", "10.0.0.5")

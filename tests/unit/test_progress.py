@@ -128,3 +128,57 @@ def test_debug_messages_and_diffs_are_shown():
     text = out.getvalue()
     assert "registry certificate: it expires soon" in text
     assert "-serial: '1'" in text and "+serial: '2'" in text and "/c/registry.crt" in text
+
+
+def test_warnings_of_host_results_and_of_ansible_are_shown_once_each():
+    out = io.StringIO()
+    progress = Progress(out)
+    even = "2 managers tolerate 0 manager failure(s)"
+    for event in [
+        ev("playbook_on_play_start", name="Validate"),
+        ev("playbook_on_task_start", task="Check the inventory"),
+        ev("runner_on_ok", host="localhost", res={"changed": False, "warnings": [even]}),
+        ev("playbook_on_task_start", task="Loop"),
+        ev("runner_on_ok", host="a", res={"results": [{"warnings": ["item warning"]}],
+                                          "deprecations": [{"msg": "old option", "version": "2.20"}]}),
+        ev("runner_on_ok", host="b", res={"results": [{"warnings": ["item warning"]}]}),
+        {"event": "warning", "stdout": "\x1b[1;35m[WARNING]: Could not match supplied host pattern\x1b[0m"},
+        ev("playbook_on_stats", ok={"localhost": 1, "a": 1, "b": 1}),
+    ]:
+        progress.handle(event)
+    progress.close()
+    text = out.getvalue()
+    assert f"WARNING: {even}" in text
+    assert "WARNING (a b): item warning" in text and "deprecated: old option" in text
+    assert "Could not match supplied host pattern" in text
+    assert sorted(progress.warnings) == sorted([even, "item warning", "deprecated: old option",
+                                                "Could not match supplied host pattern"])
+
+
+def test_warnings_are_json_events_in_json_mode():
+    out = io.StringIO()
+    progress = Progress(out, json_mode=True)
+    progress.handle(ev("playbook_on_task_start", task="Check"))
+    progress.handle(ev("runner_on_ok", host="localhost", res={"warnings": ["even managers"]}))
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert {"event": "warning", "host": "localhost", "task": "Check", "msg": "even managers"} in events
+
+
+def test_a_refused_input_is_bad_usage_not_a_host_failure():
+    progress = Progress(io.StringIO())
+    progress.handle(ev("playbook_on_task_start", task="Check the inventory"))
+    progress.handle(ev("runner_on_failed", host="localhost", role="validate_inventory",
+                       res={"msg": "the inventory has 1 problem(s)"}))
+    assert progress.bad_input
+    from swarmctl.runner import EXIT_USAGE
+    assert exit_code_for("bad_input") == EXIT_USAGE
+
+
+def test_secret_values_are_never_printed():
+    out = io.StringIO()
+    progress = Progress(out, secrets={"hunter2-password"})
+    progress.handle(ev("playbook_on_task_start", task="Log in"))
+    progress.handle(ev("runner_on_failed", host="a", res={"msg": "login refused for hunter2-password"}))
+    progress.close()
+    progress.emit({"event": "x", "msg": "hunter2-password"})
+    assert "hunter2-password" not in out.getvalue() and "********" in out.getvalue()

@@ -1,3 +1,5 @@
+import pytest
+
 from swarmctl_validate_inventory import check_inventory, tolerance
 
 
@@ -69,3 +71,83 @@ def test_local_and_malformed_addresses():
 def test_missing_ansible_host_falls_back_to_the_name():
     groups = {"managers": ["node1.example.com"], "workers": [], "registry": ["node1.example.com"]}
     assert check_inventory(groups, {"node1.example.com": {}})["errors"] == []
+
+
+# -- the variables a run is given, and the hosts a membership job names ------------------------------------
+
+from swarmctl_validate_inventory import check_nodes, check_variables  # noqa: E402
+
+WEB = {"name": "web", "image": "westos.org/web:v1", "replicas": 6, "expose": {"port": 8080, "target": 80},
+       "update_config": {"parallelism": 2}}
+
+
+def test_the_seed_services_and_defaults_are_fine():
+    assert check_variables({"swarmctl_services": [WEB], "swarmctl_registry_name": "westos.org",
+                            "swarmctl_registry_port": 443, "reconciler_status_bind": "127.0.0.1"}) == []
+    assert check_variables({}) == []
+
+
+@pytest.mark.parametrize("service, expected", [
+    ({**WEB, "replica": 3}, "'replica' is not a service option (did you mean 'replicas'?)"),
+    ({**WEB, "replicas": -1}, "replicas must be 0 or more"),
+    ({**WEB, "replicas": "many"}, "replicas"),
+    ({**WEB, "image": "Web:V1"}, "is not an image reference"),
+    ({**WEB, "image": ""}, "is not an image reference"),
+    ({"name": "web"}, "image is required"),
+    ({**WEB, "name": "bad name!"}, "is not a service name"),
+    ({**WEB, "expose": {"port": 0, "target": 80}}, "expose.port must be a TCP port"),
+    ({**WEB, "expose": 8080}, "expose must be {port: PUBLISHED"),
+    ({**WEB, "mode": "everywhere"}, "mode"),
+    ("web", "must be a mapping"),
+])
+def test_bad_service_specs_name_the_service_and_the_problem(service, expected):
+    errors = check_variables({"swarmctl_services": [service]})
+    assert any(expected in e for e in errors), errors
+
+
+def test_services_declared_twice_and_not_a_list():
+    assert any("more than once" in e for e in check_variables({"swarmctl_services": [WEB, WEB]}))
+    assert any("must be a list" in e for e in check_variables({"swarmctl_services": {"web": WEB}}))
+
+
+@pytest.mark.parametrize("values, expected", [
+    ({"swarmctl_registry_name": "https://westos.org"}, "is not a host name"),
+    ({"swarmctl_registry_name": "westos.org:5000"}, "is not a host name"),
+    ({"swarmctl_registry_port": 70000}, "swarmctl_registry_port must be a TCP port"),
+    ({"swarmctl_docker_tls_port": "x"}, "swarmctl_docker_tls_port must be a TCP port"),
+    ({"reconciler_status_bind": "everywhere"}, "is not an IP address"),
+    ({"reconciler_status_port": 0}, "reconciler_status_port must be a TCP port"),
+    ({"reconciler_manager_grace_seconds": -5}, "at least 0"),
+    ({"reconciler_desired_managers": 0}, "at least 1"),
+    ({"swarmctl_load_balancer": "nginx"}, "auto, mesh or haproxy"),
+    ({"docker_engine_daemon_extra": ["debug"]}, "mapping of daemon.json keys"),
+    ({"services_image": "UPPER/case"}, "--image"),
+])
+def test_bad_variables_are_named(values, expected):
+    errors = check_variables(values)
+    assert any(expected in e for e in errors), errors
+
+
+def test_per_host_node_settings():
+    errors = check_variables({}, {"base3": {"availability": "drained"}, "base4": {"labels": ["zone=a"]}})
+    assert any("host base3: swarm_node_availability" in e for e in errors)
+    assert any("host base4: swarm_node_labels" in e for e in errors)
+
+
+def test_membership_jobs_take_swarm_hosts_and_never_every_manager():
+    groups = {"managers": ["base2", "base3", "base4"], "workers": ["base5"]}
+    assert check_nodes(groups, ["base5"]) == []
+    assert any("base9: not in the inventory's managers or workers" in e for e in check_nodes(groups, ["base9"]))
+    assert check_nodes(groups, []) != []
+    every = check_nodes(groups, ["base2", "base3", "base4"], removing=True)
+    assert any("would leave the swarm without a manager" in e for e in every)
+    assert not any("another swarm" in e for e in every)
+    assert check_nodes(groups, ["base2", "base3"], removing=True) == []  # quorum is the swarm's check
+
+
+def test_the_control_machine_may_be_a_swarm_host_on_purpose():
+    groups = {"managers": ["me"], "workers": [], "registry": ["me"]}
+    report = check_inventory(groups, {"me": {"connection": "local", "advertise_addr": "10.0.0.5"}})
+    assert report["errors"] == []
+    ssh_to_self = check_inventory(groups, {"me": {"address": "127.0.0.1"}})
+    assert any("ansible_connection: local" in e for e in ssh_to_self["errors"])
