@@ -42,6 +42,30 @@ def demotion_problem(nodes: list[dict], node_id: str) -> str | None:
     return None
 
 
+def removal_problem(nodes: list[dict], node_ids: list[str]) -> str | None:
+    """Why demoting (or removing) all of node_ids together would endanger the swarm; None when it is safe.
+
+    Decided on the whole set, before any of them changes: checked one by one against the node list as it was,
+    two managers could each pass and the second demotion then fail half way."""
+    managers = [n for n in nodes if n["role"] == "manager"]
+    leaving = [n for n in managers if n["id"] in node_ids]
+    if not leaving:
+        return None
+    names = ", ".join(n["hostname"] for n in leaving)
+    remaining = [n for n in managers if n["id"] not in node_ids]
+    if not remaining:
+        return (f"demoting {names} would leave the swarm without a manager, and a swarm cannot run without one; "
+                "keep at least one manager")
+    reachable = [n for n in remaining if n["reachability"] == "reachable"]
+    if not has_quorum(len(reachable), len(remaining)):
+        return (
+            f"demoting {names} would leave {len(reachable)} reachable manager(s) of {len(remaining)}, short of the "
+            f"majority Raft needs ({len(remaining) // 2 + 1}); bring the unreachable managers back (or remove them) "
+            "first"
+        )
+    return None
+
+
 def membership(local: dict, expected_cluster: str | None, swarm_node_ids: list[str]) -> str:
     """Where a node stands relative to our swarm: none | ours | other | broken | locked.
 

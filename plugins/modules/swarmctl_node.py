@@ -19,7 +19,8 @@ description:
   - With O(drain_wait), a node set to C(drain) is waited on until it runs no tasks and every replicated service
     runs all its replicas elsewhere.
   - With O(state=absent), removes the nodes from the swarm's node list - demoting a manager first under the same
-    quorum rule, and waiting until the node is down (it left, or its host is gone) unless O(force).
+    quorum rule, and waiting until the node is down (it left, or its host is gone) unless O(force). The quorum
+    rule is checked for all the given nodes together before any of them changes.
 options:
   nodes:
     description: The nodes.
@@ -116,6 +117,7 @@ from ansible.module_utils.swarmctl_swarm import (
     list_nodes,
     local_state,
     plan_node_changes,
+    removal_problem,
     running_tasks_on,
     unconverged_services,
     update_node,
@@ -230,6 +232,12 @@ def present(module, nodes):
 
 
 def absent(module, nodes):
+    wanted_ids = [w["node_id"] for w in module.params["nodes"]]
+    problem = removal_problem(list(nodes.by_id.values()), wanted_ids)
+    if problem:
+        names = ", ".join(nodes.name(w) for w in module.params["nodes"]
+                          if nodes.by_id.get(w["node_id"], {}).get("role") == "manager")
+        module.fail_json(msg=f"refusing to demote {names}: {problem}. Nothing was changed.", actions=nodes.actions)
     for wanted in module.params["nodes"]:
         node = nodes.by_id.get(wanted["node_id"])
         if node is None:

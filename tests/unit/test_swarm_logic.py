@@ -5,6 +5,7 @@ from ansible.module_utils.swarmctl_swarm import (
     membership,
     membership_problem,
     plan_node_changes,
+    removal_problem,
     summarize_node,
     tolerance,
 )
@@ -32,6 +33,17 @@ def test_demotion_is_safe_only_with_a_majority_left():
     assert "last manager" in demotion_problem([node("a")], "a")
     # Demoting the unreachable one itself is what restores health.
     assert demotion_problem(one_down, "b") is None
+
+
+def test_removing_several_managers_is_decided_on_the_whole_set():
+    five = [node("a"), node("b"), node("c"), node("d"), node("e", reach="unreachable"), node("w", role="worker")]
+    # One by one against the list as it was, each of a, b, c passes; together they leave d and e, one down.
+    assert all(demotion_problem(five, n) is None for n in "abc")
+    problem = removal_problem(five, ["a", "b", "c"])
+    assert problem and "demoting a, b, c would leave 1 reachable manager(s) of 2" in problem
+    assert removal_problem(five, ["a", "b"]) is None and removal_problem(five, ["w"]) is None
+    assert "without a manager" in removal_problem([node("a"), node("b")], ["a", "b"])
+    assert removal_problem([node("a"), node("b"), node("c")], ["b", "c"]) is None
 
 
 def test_membership_of_managers_workers_and_broken_nodes():
