@@ -11,7 +11,7 @@ import os
 from ansible.errors import AnsibleActionFail
 from ansible.executor.module_common import _get_shebang
 from ansible.module_utils.common.parameters import remove_values
-from ansible.module_utils.swarmctl_light import NotLight, parse_result, remote_script, utils_closure
+from ansible.module_utils.swarmctl_light import NOT_LIGHT, NotLight, parse_result, remote_script, utils_closure
 from ansible.plugins.action import ActionBase
 from ansible.plugins.action.normal import ActionModule as ModuleAction
 
@@ -33,6 +33,10 @@ def controller_action(argument_spec: dict, operation, error_type=Exception):
             return result
 
     return ActionModule
+
+
+# Which way a light module ran ("light", or "module" for the ordinary AnsiballZ path), in its result.
+RUNNER_KEY = "_swarmctl_runner"
 
 
 def _hide_secrets(result: dict, secret_keys: tuple[str, ...]) -> dict:
@@ -76,15 +80,25 @@ def light_module_action(module_path: str, secret_keys: tuple[str, ...] = ()):
             module = module_source_and_spec()
             interpreter = self._light_interpreter(task_vars) if module["utils"] is not None else None
             if interpreter is None:
-                return _hide_secrets(super().run(tmp, task_vars), secret_keys)
+                return self._ordinary(tmp, task_vars)
             result = ActionBase.run(self, tmp, task_vars)
             validation, params = self.validate_argument_spec(argument_spec=module["spec"])
             script = remote_script(module_name, module["source"], module["utils"], params,
                                    self._task.check_mode, self._task.diff)
             command = self._connection._shell.build_module_command(self._compute_environment_string(), interpreter, "")
-            res = self._low_level_execute_command(command, sudoable=True, in_data=script)
-            result.update(parse_result(res.get("stdout", ""), res.get("stderr", ""), res.get("rc", 1)))
+            # Bytes: the local connection hands in_data to the process as it is (ssh would encode a str itself).
+            res = self._low_level_execute_command(command, sudoable=True, in_data=script.encode())
+            answer = parse_result(res.get("stdout", ""), res.get("stderr", ""), res.get("rc", 1))
+            if NOT_LIGHT in answer:
+                return self._ordinary(tmp, task_vars)
+            result.update(answer)
             result = remove_values(result, validation._no_log_values)
+            result[RUNNER_KEY] = "light"
+            return _hide_secrets(result, secret_keys)
+
+        def _ordinary(self, tmp, task_vars):
+            result = super().run(tmp, task_vars)
+            result[RUNNER_KEY] = "module"
             return _hide_secrets(result, secret_keys)
 
         def _light_interpreter(self, task_vars):

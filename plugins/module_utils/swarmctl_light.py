@@ -25,6 +25,7 @@ import json as _json
 import sys as _sys
 
 _RUN = _sys.modules["__swarmctl_light__"]
+NOT_LIGHT = "_swarmctl_not_light"
 
 
 def _jsonable(value):
@@ -43,11 +44,21 @@ def missing_required_lib(library, reason=None, url=None):
 
 
 class AnsibleModule:
-    def __init__(self, argument_spec=None, supports_check_mode=False, **_ignored):
+    def __init__(self, argument_spec=None, supports_check_mode=False, **unsupported):
+        self._warnings = []
+        if unsupported:
+            # required_if, mutually_exclusive, ...: the control machine validated the argument spec only. Before
+            # the module does anything, hand it back to be run as an ordinary module, which checks them.
+            self._finish({NOT_LIGHT: f"AnsibleModule({', '.join(sorted(unsupported))}=...)"})
+        if _RUN.CHECK_MODE and not supports_check_mode:
+            self._finish(dict(skipped=True, msg=f"remote module ({_RUN.MODULE_NAME}) does not support check mode"))
         self.params = _RUN.PARAMS
         self.check_mode = _RUN.CHECK_MODE
         self._diff = _RUN.DIFF
-        self._warnings = []
+
+    def __getattr__(self, name):
+        raise AttributeError(f"the light runner's AnsibleModule has no {name}; run this module as an ordinary one "
+                             "(tests/unit/test_light_runner.py lists what it has)")
 
     def warn(self, warning):
         self._warnings.append(str(warning))
@@ -99,6 +110,11 @@ sys.meta_path.insert(0, _Sources())
 main = {"__name__": "__main__", "__file__": run.MODULE_NAME + ".py"}
 exec(compile(run.MODULE_SOURCE, run.MODULE_NAME + ".py", "exec"), main)
 '''
+
+
+# What the host's program answers, instead of a result, when the module needs more of AnsibleModule than the
+# stand-in has: the action plugin then runs it as an ordinary module.
+NOT_LIGHT = "_swarmctl_not_light"
 
 
 class NotLight(Exception):

@@ -115,3 +115,36 @@ def test_the_light_modules_use_only_what_the_stand_in_has(name):
         used |= set(re.findall(r"\bmodule\.(\w+)", text))
     assert used <= {"params", "check_mode", "_diff", "exit_json", "fail_json", "warn"}, used
     assert (PLUGINS / "action" / f"{name}.py").read_text().count("light_module_action(") == 1
+
+
+def test_anything_the_stand_in_does_not_carry_sends_the_module_back_to_the_ordinary_path():
+    needs_more = STUB.replace("supports_check_mode=True)", "supports_check_mode=True, required_if=[('a', 1, ['b'])])")
+    result, rc = run_light("stub", needs_more, {"how": "ok", "managers": 1, "secret": "x"})
+    assert rc == 0 and result == {"_swarmctl_not_light": "AnsibleModule(required_if=...)", "changed": False}
+    no_check = STUB.replace("supports_check_mode=True", "supports_check_mode=False")
+    result, _ = run_light("stub", no_check, {"how": "ok", "managers": 1, "secret": "x"}, check_mode=True)
+    assert result["skipped"] is True and "does not support check mode" in result["msg"]
+    missing = STUB.replace('module.warn("careful")', 'module.run_command(["true"])')
+    result, rc = run_light("stub", missing, {"how": "ok", "managers": 1, "secret": "x"})
+    assert rc == 1 and "has no run_command" in result["msg"]
+
+
+@pytest.mark.parametrize("pipelining, runner", [("True", "light"), ("False", "module")])
+def test_the_action_plugin_runs_over_a_local_connection_both_ways(tmp_path, pipelining, runner):
+    """A pipeline that runs swarmctl on a manager itself: ansible_connection=local, light path and ordinary."""
+    import os
+
+    playbook = tmp_path / "local.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - swarmctl_swarm_info:\n        engine_missing_ok: true\n"
+        f"        docker_host: unix://{tmp_path}/no-such.sock\n      register: info\n"
+        "    - ansible.builtin.copy:\n        content: '{{ info | to_json }}'\n"
+        f"        dest: {tmp_path}/result.json\n")
+    env = {**os.environ, "ANSIBLE_CONFIG": str(PLUGINS.parent / "ansible.cfg"), "ANSIBLE_PIPELINING": pipelining,
+           "SWARMCTL_MODULE_CACHE": str(tmp_path / "modules"), "ANSIBLE_PYTHON_INTERPRETER": sys.executable}
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                           str(playbook)], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["local"]["state"] == "no-engine" and result["_swarmctl_runner"] == runner
