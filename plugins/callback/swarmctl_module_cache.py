@@ -61,6 +61,7 @@ import io
 import marshal
 import os
 import shutil
+import stat
 import tempfile
 import zipfile
 
@@ -110,15 +111,40 @@ def _kept(name):
     return name.startswith(KEPT_PREFIXES) and not name.endswith((".lock", "-part"))
 
 
+def untrusted(path):
+    """Why a store at path cannot be trusted, or None. Its payloads are pickles, that is code this user's
+    Ansible runs: the store and every folder above it must be writable by this user (or root) alone, apart
+    from sticky folders such as /tmp, where others cannot rename what is not theirs."""
+    uid = os.getuid()
+    path = os.path.abspath(path)
+    while True:
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            return f"{path} is a symbolic link"
+        if st.st_uid not in (uid, 0):
+            return f"{path} belongs to another user (uid {st.st_uid})"
+        if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+            return f"{path} can be written by other users (mode {stat.S_IMODE(st.st_mode):o})"
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        path = parent
+
+
+def _own_file(path):
+    st = os.lstat(path)
+    return stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
 def restore(stored, run_cache):
-    """Copy stored payloads into this run's cache; returns how many."""
-    if not os.path.isdir(stored):
+    """Copy stored payloads into this run's cache; returns how many. Only files that are this user's alone."""
+    if not os.path.isdir(stored) or untrusted(stored):
         return 0
     os.makedirs(run_cache, exist_ok=True)
     count = 0
     for name in os.listdir(stored):
         target = os.path.join(run_cache, name)
-        if _kept(name) and not os.path.exists(target):
+        if _kept(name) and not os.path.exists(target) and _own_file(os.path.join(stored, name)):
             _copy_atomically(os.path.join(stored, name), target)
             count += 1
     os.utime(stored)  # the key is in use: the newest are the ones pruning keeps
@@ -220,8 +246,9 @@ class CallbackModule(CallbackBase):
         try:
             store = os.path.expanduser(self.get_option("path"))
             os.makedirs(store, mode=0o700, exist_ok=True)
-            if os.stat(store).st_uid != os.getuid():
-                self._display.warning(f"swarmctl_module_cache: {store} is not yours; not using it")
+            problem = untrusted(store)
+            if problem:
+                self._display.warning(f"swarmctl_module_cache: not using {store}: {problem}")
                 return
             key = source_digest(source_directories(getattr(playbook, "_basedir", None)), ansible_salt())
             self._stored = os.path.join(store, key[:24])

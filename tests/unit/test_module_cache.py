@@ -116,3 +116,36 @@ def test_bytecode_of_another_python_is_ignored(tmp_path):
     payload.write_bytes(_replaced(enhanced, {"other.pyc": b"\x00\x00" + pyc[2:]}))
     result = _import_from(payload, "import other; print(other.VALUE)")
     assert result.stdout.strip() == "1", result.stderr
+
+
+def test_a_store_others_can_write_to_is_refused(tmp_path):
+    """Payloads are pickles (code): a store, or a folder above it, that others can write to is not used."""
+    store = tmp_path / "store"
+    (store / "key").mkdir(parents=True)
+    os.chmod(tmp_path, 0o755)
+    os.chmod(store, 0o700)
+    assert cache.untrusted(str(store)) is None
+    os.chmod(store, 0o777)
+    assert "can be written by other users" in cache.untrusted(str(store))
+    os.chmod(store, 0o700)
+    os.chmod(tmp_path, 0o777)  # a folder above it: the store itself could be swapped
+    assert "can be written by other users" in cache.untrusted(str(store / "key"))
+    os.chmod(tmp_path, 0o1777)  # sticky, as /tmp: others cannot rename what is not theirs
+    assert cache.untrusted(str(store)) is None
+    os.chmod(tmp_path, 0o755)
+    link = tmp_path / "link"
+    link.symlink_to(store)
+    assert "symbolic link" in cache.untrusted(str(link))
+
+
+def test_restore_takes_only_files_that_are_this_users_alone(tmp_path):
+    stored = tmp_path / "stored"
+    stored.mkdir(mode=0o700)
+    os.chmod(tmp_path, 0o755)
+    for name in ("ansible.legacy.a-ZIP_DEFLATED-", "ansible.legacy.b-ZIP_DEFLATED-"):
+        (stored / name).write_bytes(b"payload")
+        os.chmod(stored / name, 0o600)
+    os.chmod(stored / "ansible.legacy.b-ZIP_DEFLATED-", 0o666)
+    run = tmp_path / "run"
+    assert cache.restore(str(stored), str(run)) == 1
+    assert sorted(os.listdir(run)) == ["ansible.legacy.a-ZIP_DEFLATED-"]
