@@ -9,7 +9,8 @@ short_description: Make a host trust the private registry, resolve its name, and
 description:
   - Puts the CA certificate where the Docker engine looks for a registry's CA,
     C(/etc/docker/certs.d/<registry>/ca.crt) (named after the registry, with C(:port) when not 443), and
-    optionally into the system trust store (C(update-ca-certificates)) for curl, Python and other clients.
+    optionally (O(system_trust)) into the system trust store (C(update-ca-certificates)) for curl, Python and
+    other clients.
     No C(insecure-registries) is ever needed.
   - Where the registry's name does not resolve to its address (the seed's C(westos.org)), keeps an
     C(/etc/hosts) line for it.
@@ -29,9 +30,13 @@ options:
     type: str
     required: true
   system_trust:
-    description: Also add the CA to the system trust store.
+    description:
+      - Also add the CA to the system trust store (curl, Python and every other TLS client on the node).
+      - Off by default, and taken out again when turned off: the cluster CA carries no name constraints, so a node
+        that trusts it system-wide would accept a certificate it signs for any site. The Docker engine needs only
+        C(/etc/docker/certs.d/<registry>/ca.crt).
     type: bool
-    default: true
+    default: false
   address:
     description: IP address the registry's name must resolve to. Required unless O(hosts_entry=false).
     type: str
@@ -165,9 +170,10 @@ def trust(module, changes):
     certs_d = f"/etc/docker/certs.d/{p['registry']}"
     changes.directory(certs_d)
     changes.file(f"{certs_d}/ca.crt", pem)
-    if p["system_trust"]:
-        if changes.file(f"{SYSTEM_CA_DIR}/swarmctl-{name}.crt", pem) and not module.check_mode:
-            rc, out, err = module.run_command(["update-ca-certificates"])
+    system_ca = f"{SYSTEM_CA_DIR}/swarmctl-{name}.crt"
+    if changes.file(system_ca, pem) if p["system_trust"] else changes.absent(system_ca):
+        if not module.check_mode:
+            rc, out, err = module.run_command(["update-ca-certificates", "--fresh"])
             if rc != 0:
                 module.fail_json(msg=f"update-ca-certificates failed: {(err or out).strip()}")
 
@@ -237,7 +243,7 @@ def main():
         argument_spec=dict(
             registry=dict(type="str", required=True),
             ca_cert=dict(type="str", required=True),
-            system_trust=dict(type="bool", default=True),
+            system_trust=dict(type="bool", default=False),
             address=dict(type="str"),
             hosts_entry=dict(type="str", choices=["auto", "true", "false"], default="auto"),
             username=dict(type="str"),

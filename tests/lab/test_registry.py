@@ -45,10 +45,17 @@ def test_registry_answers_401_without_and_200_with_credentials(converged):
     password = (creds(lab) / "registry-password").read_text()
     assert https_get(address, "/v2/", cafile, auth=("swarmctl", password))[0] == 200
     assert https_get(address, "/v2/", cafile, auth=("swarmctl", "wrong"))[0] == 401
-    # And the same from a node, by name, through the system trust store (curl, no --insecure).
+    # And the same from a node, by name, with the CA Docker trusts (curl, no --insecure)...
     curl = ansible_cmd(Path(result["inventory"]), "base3", "command",
-                       f"curl -s -o /dev/null -w %{{http_code}} https://{REGISTRY}/v2/")
+                       f"curl -s -o /dev/null -w %{{http_code}} --cacert /etc/docker/certs.d/{REGISTRY}/ca.crt "
+                       f"https://{REGISTRY}/v2/")
     assert "(stdout) 401" in curl.stdout, curl
+    # ...which the node's system trust store does not hold: the cluster CA could sign for any site.
+    plain = ansible_cmd(Path(result["inventory"]), "base3", "command",
+                        f"curl -s -o /dev/null -w %{{http_code}} https://{REGISTRY}/v2/")
+    assert "(stdout) 000" in plain.stdout, plain
+    assert "swarmctl" not in ansible_cmd(Path(result["inventory"]), "base3", "command",
+                                         "ls /usr/local/share/ca-certificates").stdout
 
 
 def test_every_node_pulls_with_full_tls_verification(converged):
