@@ -158,7 +158,13 @@ def missing_packages(module, names: list[str]) -> list[str]:
 
 
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
-_APT_OPTS = ["-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold"]
+# Another apt or dpkg may hold the lock: one left running by an interrupted run (its SSH session gone, it goes
+# on), or the host's own unattended upgrades. Waiting for it is what finishes the job; failing is not.
+APT_LOCK_WAIT_SECONDS = 600
+_APT_OPTS = ["-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold",
+             "-o", f"DPkg::Lock::Timeout={APT_LOCK_WAIT_SECONDS}"]
+_LOCKED = ("Could not get lock", "Unable to acquire the dpkg frontend lock", "Unable to lock")
+_INTERRUPTED = "dpkg --configure -a"
 
 
 def apt_install(module, names: list[str]) -> None:
@@ -167,16 +173,33 @@ def apt_install(module, names: list[str]) -> None:
     newest = max((os.path.getmtime(os.path.join(lists, f)) for f in os.listdir(lists)), default=0)
     if time.time() - newest > 3600:
         _apt(module, ["update", "-q"])
-    rc, out, err = module.run_command(
-        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *_APT_OPTS, *names], environ_update=APT_ENV
-    )
+    rc, out, err = _apt_run(module, ["install", "-y", "-q", "--no-install-recommends", *_APT_OPTS, *names])
     if rc != 0:  # stale lists can point at versions the mirror no longer has
         _apt(module, ["update", "-q"])
         _apt(module, ["install", "-y", "-q", "--no-install-recommends", *_APT_OPTS, *names])
 
 
+def _apt_run(module, args: list[str]):
+    """apt-get, waiting while another apt/dpkg holds the lock, and finishing a dpkg run that was interrupted."""
+    deadline = time.monotonic() + APT_LOCK_WAIT_SECONDS
+    repaired = False
+    while True:
+        rc, out, err = module.run_command(["apt-get", *args], environ_update=APT_ENV)
+        text = f"{out}\n{err}"
+        if rc == 0:
+            return rc, out, err
+        if _INTERRUPTED in text and not repaired:
+            repaired = True
+            module.run_command(["dpkg", "--configure", "-a"], environ_update=APT_ENV)
+            continue
+        if any(marker in text for marker in _LOCKED) and time.monotonic() < deadline:
+            time.sleep(3)
+            continue
+        return rc, out, err
+
+
 def _apt(module, args: list[str]) -> None:
-    rc, out, err = module.run_command(["apt-get", *args], environ_update=APT_ENV)
+    rc, out, err = _apt_run(module, args)
     if rc != 0:
         module.fail_json(msg=f"apt-get {' '.join(args)} failed: {(err or out).strip()[-1500:]}. "
                              "Check the host reaches its Debian mirror (apt-get update).")

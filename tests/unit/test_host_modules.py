@@ -120,3 +120,34 @@ def test_login_waits_out_the_engines_hosts_cache_but_not_a_real_refusal(monkeypa
     assert "unauthorized" in str(client_mod.login_with_fresh_hosts(refused, params)) and refused.calls == 1
     never = Engine([lookup] * 10**6)
     assert "no such host" in str(client_mod.login_with_fresh_hosts(never, params).explanation)
+
+
+class ScriptedModule:
+    """run_command answers from a script of (rc, out, err); records the commands."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.commands = []
+
+    def run_command(self, argv, environ_update=None):
+        self.commands.append(argv)
+        return self.answers.pop(0) if self.answers else (0, "", "")
+
+    def fail_json(self, msg, **_):
+        raise AssertionError(msg)
+
+
+def test_apt_waits_for_a_lock_held_by_another_apt_and_finishes_an_interrupted_dpkg(monkeypatch):
+    """An interrupted run leaves apt running on the host; the next run waits for it instead of failing."""
+    from ansible.module_utils import swarmctl_host
+
+    monkeypatch.setattr(swarmctl_host.time, "sleep", lambda s: None)
+    locked = (100, "", "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)")
+    interrupted = (100, "", "E: dpkg was interrupted, you must manually run 'dpkg --configure -a' to correct the problem.")
+    module = ScriptedModule([locked, locked, interrupted, (0, "", ""), (0, "installed", "")])
+    rc, out, _ = swarmctl_host._apt_run(module, ["install", "-y", "docker.io"])
+    assert rc == 0 and out == "installed"
+    assert module.commands[3] == ["dpkg", "--configure", "-a"]
+    assert all("DPkg::Lock::Timeout=600" in " ".join(swarmctl_host._APT_OPTS) for _ in [0])
+    failing = ScriptedModule([(100, "", "E: Unable to locate package nosuch")])
+    assert swarmctl_host._apt_run(failing, ["install", "nosuch"])[0] == 100 and len(failing.commands) == 1
