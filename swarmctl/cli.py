@@ -142,6 +142,18 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("--yes", action="store_true", help="confirm the removal")
     remove.set_defaults(playbook="remove-node.yml", node_var="nodes", destructive=True)
 
+    maint = sub.add_parser("maintenance", parents=[common, _playbook_options()],
+                           help="mark hosts for planned maintenance, or take the mark off (playbooks/maintenance.yml)",
+                           description="`maintenance on HOST...` puts a maintenance mark on the hosts' nodes (a node "
+                           "label): the reconciler never replaces a marked manager while it is away, however long a "
+                           "reboot takes, and never promotes a marked worker; `swarmctl status` shows the mark. "
+                           "`maintenance off HOST...` takes it off. Nothing else changes (drain a node yourself if "
+                           "its tasks should move first). Hosts already down may be marked.")
+    maint.add_argument("state", choices=["on", "off"])
+    maint.add_argument("hosts", nargs="+", metavar="HOST", help="inventory names of the hosts")
+    maint.add_argument("--reason", default="planned maintenance", help="why, shown by swarmctl status")
+    maint.set_defaults(playbook="maintenance.yml", node_var="nodes")
+
     deploy = sub.add_parser("deploy", parents=[common, _playbook_options()],
                             help="put services online at their declared specs (playbooks/deploy.yml)",
                             description="Create or update the services of the inventory's swarmctl_services (or "
@@ -359,6 +371,14 @@ def _service_vars(args) -> list[str]:
         return [json.dumps({"services_scale": scale})]
     if args.command == "reconcile":
         return [json.dumps({"reconcile_dry_run": args.dry_run})]
+    if args.command == "maintenance":
+        import getpass
+        import socket
+        import time
+
+        since = time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())
+        reason = f"{args.reason} ({getpass.getuser()}@{socket.gethostname()}, {since})"
+        return [json.dumps({"maintenance": args.state, "maintenance_reason": reason})]
     found = {}
     if getattr(args, "services", None):
         found["services_only"] = args.services
@@ -409,9 +429,11 @@ def _status(run: PlaybookRun, json_mode: bool) -> int:
     result = run_playbook(run, json_mode=False, quiet=True, label="status")
     answers = [(host, res) for task, host, res in result.results if isinstance(res, dict) and "nodes" in res]
     if not answers:
-        reasons = result.errors or [f"no manager answered ({result.status}); see {result.artifacts}/stdout"]
-        failed = [res.get("msg") for task, host, res in result.results if isinstance(res, dict) and res.get("msg")]
-        _error("cannot read the cluster's status: " + "; ".join(failed or reasons), json_mode)
+        # Every manager, and why it could not tell: unreachable over SSH, no engine, not in a swarm, a worker...
+        why = [f"{host}: {'unreachable over SSH: ' if status == 'unreachable' else ''}{message}"
+               for task, host, status, message in result.outcomes if message or status == "unreachable"]
+        reasons = why or result.errors or [f"no manager answered ({result.status}); see {result.artifacts}/stdout"]
+        _error("cannot read the cluster's status, no manager could tell it:\n  " + "\n  ".join(reasons), json_mode)
         return EXIT_ERROR
     host, res = answers[0]
     status = {"answered_by": host, "nodes": res["nodes"], "services": res["services"],

@@ -126,6 +126,7 @@ class Progress:
         self.play: str | None = None
         self.stats = RunStats()
         self.results: list[tuple[str, str, dict]] = []  # (task, host, result) of every ok result
+        self.outcomes: list[tuple[str, str, str, str]] = []  # (task, host, status, message) of every host result
         self.messages: list[str] = []  # errors Ansible printed outside host results
         self.warnings: list[str] = []  # every warning Ansible gave, once each
         self.bad_input = False  # a check of the input (inventory, variables) refused it
@@ -220,6 +221,7 @@ class Progress:
         if self.task is None:
             self.task = TaskState(name=data.get("task") or "", play=self.play or "", started=self.clock())
         self.task.results[host] = (status, message)
+        self.outcomes.append((self.task.name, host, status, message or str(res.get("msg") or "")))
         for warning in result_warnings(res):
             self._warning(warning, host)
         if status in ("ok", "changed"):

@@ -118,6 +118,7 @@ class RunResult:
     errors: list[str]
     results: list = field(default_factory=list)  # (task, host, result) of ok results
     warnings: list = field(default_factory=list)
+    outcomes: list = field(default_factory=list)  # (task, host, status, message) of every host result
 
     def summary(self) -> dict:
         return {
@@ -221,6 +222,7 @@ def run_playbook(run: PlaybookRun, json_mode: bool = False, stream=None, label: 
         command=command,
         errors=errors,
         results=progress.results,
+        outcomes=progress.outcomes,
         warnings=list(progress.warnings),
     )
     if json_mode:

@@ -16,17 +16,21 @@ def render_status(status: dict) -> str:
         manager = "leader" if node.get("leader") else (node.get("reachability") or "-")
         labels = ",".join(f"{k}={v}" for k, v in sorted((node.get("labels") or {}).items())
                           if not k.startswith("io.swarmctl.")) or "-"
+        maintenance = (node.get("labels") or {}).get("io.swarmctl.maintenance", "") if node.get("maintenance") else ""
         node_rows.append([node["hostname"], node["role"], node["state"], node["availability"], manager,
-                          node.get("addr", ""), labels])
-    lines += _table(["HOST", "ROLE", "STATE", "AVAILABILITY", "MANAGER", "ADDRESS", "LABELS"], node_rows)
+                          node.get("addr", ""), labels, maintenance or "-"])
+    lines += _table(["HOST", "ROLE", "STATE", "AVAILABILITY", "MANAGER", "ADDRESS", "LABELS", "MAINTENANCE"],
+                    node_rows)
     lines.append("services")
     service_rows = []
     for svc in status["services"]:
-        update = svc.get("update_state") or "-"
-        service_rows.append([svc["name"], svc["mode"], f"{svc['running']}/{svc['wanted']}", svc["image"], update,
-                             ",".join(svc.get("ports") or []) or "-"])
-    lines += _table(["NAME", "MODE", "REPLICAS", "IMAGE", "UPDATE", "PORTS"], service_rows) if service_rows \
-        else ["  (none)"]
+        engine = svc.get("update_state") or "-"
+        if engine == "updating" and svc.get("state") == "converged":
+            engine = "updating (watching the new tasks)"  # the update's monitor window: done for swarmctl
+        service_rows.append([svc["name"], svc["mode"], f"{svc['running']}/{svc['wanted']}", svc["image"],
+                             svc.get("state") or "-", engine, ",".join(svc.get("ports") or []) or "-"])
+    lines += _table(["NAME", "MODE", "REPLICAS", "IMAGE", "STATE", "ENGINE UPDATE", "PORTS"], service_rows) \
+        if service_rows else ["  (none)"]
     reconciler = status.get("reconciler") or {}
     lines.append("reconciler")
     if reconciler.get("error"):

@@ -87,6 +87,21 @@ def swarmctl_node_entries(hosts, hostvars, managers):
     return entries
 
 
+def swarmctl_nodes_named(hosts, hostvars, nodes):
+    """[{node_id, host}] for inventory hosts: by the node id their engine gave (swarm_info), or, for a host that
+    did not answer, by its host name in a manager's node list. A host found neither way is left out."""
+    by_name = {n["hostname"]: n["id"] for n in nodes or []}
+    found = []
+    for host in hosts or []:
+        hv = hostvars[host] if host in hostvars else {}
+        node_id = ((hv.get("swarm_info") or {}).get("local") or {}).get("node_id") or ""
+        name = ((hv.get("ansible_facts") or {}).get("hostname")) or host
+        node_id = node_id or by_name.get(name) or by_name.get(host) or ""
+        if node_id:
+            found.append({"node_id": node_id, "host": host})
+    return found
+
+
 def swarmctl_node_changes(wanted, nodes, exclusive=False):
     """The entries of `wanted` whose node differs from it in `nodes` (a manager's node list)."""
     by_id = {n["id"]: n for n in nodes or []}
@@ -145,6 +160,7 @@ class FilterModule:
             "swarmctl_not_members": swarmctl_not_members,
             "swarmctl_node_entries": swarmctl_node_entries,
             "swarmctl_node_changes": swarmctl_node_changes,
+            "swarmctl_nodes_named": swarmctl_nodes_named,
             "swarmctl_host_ports": swarmctl_host_ports,
             "swarmctl_rotate": swarmctl_rotate,
             "swarmctl_join_addrs": swarmctl_join_addrs,

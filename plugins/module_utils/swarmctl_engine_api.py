@@ -141,6 +141,15 @@ class EngineAPI:
     def remove_service(self, service_id: str) -> None:
         self._request("DELETE", f"/services/{quote(service_id, safe='')}")
 
+    def containers(self, filters: dict | None = None, all: bool = False) -> list:  # noqa: A002 - the API's name
+        params = _filters(filters) or {}
+        if all:
+            params["all"] = "1"
+        return self._request("GET", "/containers/json", params or None)
+
+    def start_container(self, container_id: str) -> None:
+        self._request("POST", f"/containers/{quote(container_id, safe='')}/start")
+
     def inspect_node(self, node_id: str) -> dict:
         return self._request("GET", f"/nodes/{quote(node_id, safe='')}")
 

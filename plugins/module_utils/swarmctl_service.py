@@ -408,3 +408,27 @@ def diff_views(before_spec: dict, after_spec: dict) -> tuple[dict, dict]:
         after["env"] = {name: HIDDEN if old.get(name) == value else
                         f"{HIDDEN}, {'changed' if name in old else 'new'}" for name, value in new.items()} or None
     return before, after
+
+
+_UNREACHABLE = ("dial tcp", "connection refused", "no route to host", "i/o timeout", "no such host",
+                "tls handshake timeout", "context deadline exceeded", "network is unreachable", "connection reset")
+
+
+def image_lookup_problem(image: str, registry: str, explanation: str) -> str:
+    """What to tell an operator when the engine could not find an image's digest in its registry: the registry
+    did not answer (where), the image is not there, or the image was never meant for a registry."""
+    text = str(explanation)
+    if any(marker in text.lower() for marker in _UNREACHABLE) and "index.docker.io" not in registry:
+        return (f"the registry {registry} did not answer when asked for {image} ({text}). Check it runs and that "
+                "this manager reaches it (swarmctl up brings the registry back); the image may well be there.")
+    if any(marker in text.lower() for marker in _UNREACHABLE):  # Docker Hub, unreachable as everything outside
+        return (f"cannot look up image {image}: it names no registry, so the engine asked Docker Hub, which it "
+                f"cannot reach ({text}). Give the image's registry (e.g. {{{{ swarmctl_registry }}}}/name:tag), or, "
+                "to run an image that exists only on the nodes, set resolve_image: false on the service.")
+    local = "index.docker.io" in registry
+    registry = "Docker Hub" if local else registry
+    hint = (" It names no registry: to run an image that exists only on the nodes, set resolve_image: false on "
+            "the service (every node that runs it must have it)." if local else
+            " Push it first (swarmctl up pushes registry_images), and check the manager is logged in; to run an "
+            "image that exists only on the nodes, set resolve_image: false on the service.")
+    return f"cannot find image {image} in its registry {registry}: {text}.{hint}"

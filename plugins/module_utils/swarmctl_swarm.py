@@ -7,6 +7,13 @@ import time
 
 # Node label holding the manager address a node joined through (set by the swarm role, read by the reconciler).
 JOIN_ADDR_LABEL = "io.swarmctl.join-addr"
+# Node label marking planned maintenance (`swarmctl maintenance on NODE`): the reconciler never replaces such a
+# manager while it is away, and never promotes such a worker. Its value says why and since when.
+MAINTENANCE_LABEL = "io.swarmctl.maintenance"
+
+
+def in_maintenance(node: dict) -> bool:
+    return (node.get("labels") or {}).get(MAINTENANCE_LABEL, "") not in ("", "false")
 
 # -- pure logic -------------------------------------------------------------------------------------------
 
@@ -133,9 +140,10 @@ def plan_node_changes(current: dict, wanted: dict, labels_exclusive: bool = Fals
         changes["role"] = wanted["role"]
     if wanted.get("availability") and wanted["availability"] != current["availability"]:
         changes["availability"] = wanted["availability"]
-    if wanted.get("labels") is not None:
-        labels = {str(k): str(v) for k, v in wanted["labels"].items()}
+    if wanted.get("labels") is not None or wanted.get("remove_labels"):
+        labels = {str(k): str(v) for k, v in (wanted.get("labels") or {}).items()}
         merged = labels if labels_exclusive else {**current["labels"], **labels}
+        merged = {k: v for k, v in merged.items() if k not in (wanted.get("remove_labels") or [])}
         if merged != current["labels"]:
             changes["labels"] = merged
     return changes

@@ -46,6 +46,10 @@ options:
       labels:
         description: Node labels to set.
         type: dict
+      remove_labels:
+        description: Names of node labels to take off.
+        type: list
+        elements: str
   labels_exclusive:
     description: Remove labels not listed in C(labels).
     type: bool
@@ -263,6 +267,7 @@ ARGUMENT_SPEC = dict(
         role=dict(type="str", choices=["manager", "worker"]),
         availability=dict(type="str", choices=["active", "pause", "drain"]),
         labels=dict(type="dict"),
+        remove_labels=dict(type="list", elements="str"),
     )),
     labels_exclusive=dict(type="bool", default=False),
     state=dict(type="str", choices=["present", "absent"], default="present"),

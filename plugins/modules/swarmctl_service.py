@@ -239,12 +239,13 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
-from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api, registry_auth
+from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api, registry_auth, registry_of
 from ansible.module_utils.swarmctl_swarm import list_nodes, local_state
 from ansible.module_utils.swarmctl_service import (
     ROLLOUT_OUTCOME,
     SERVICE_OPTIONS,
     diff_views,
+    image_lookup_problem,
     RolloutWatch,
     SpecError,
     build_spec,
@@ -283,8 +284,7 @@ class Service:
         try:
             digest = self.api.inspect_distribution(image, registry_auth(image))["Descriptor"]["digest"]
         except EngineAPIError as exc:
-            self.module.fail_json(msg=f"cannot find image {image} in its registry: {exc.explanation}. Push it first "
-                                      "(swarmctl up pushes registry_images), and check the manager is logged in.")
+            self.module.fail_json(msg=image_lookup_problem(image, registry_of(image), exc.explanation))
         return f"{image}@{digest}"
 
     def network_ids(self, create):
@@ -528,7 +528,19 @@ def run(module, api, service):
     if module._diff:
         before, after = diff_views(current["Spec"] if current else {}, desired)
         result["diff"] = dict(before=before, after=after, before_header=p["name"], after_header=p["name"])
-    if not changes or module.check_mode:
+    if module.check_mode:
+        return result
+    if not changes:
+        # The spec is already the declared one, but its rollout may still run (a run interrupted while it
+        # followed it): follow it to its end, so that running again finishes the job.
+        status = (current or {}).get("UpdateStatus") or {}
+        if p["wait"] and status.get("State") in ("updating", "rollback_started"):
+            rollout, running, failures, message = service.follow(parse_time(status.get("StartedAt", "")),
+                                                                 current["Spec"]["Mode"], True)
+            result.update(rollout=rollout, running=running, failed_tasks=failures)
+            if rollout != "converged":
+                result.update(failed=True, msg=_rollout_failure(p, "updating", rollout, service, failures, message,
+                                                                running))
         return result
 
     since = engine_time(api)
@@ -549,15 +561,19 @@ def run(module, api, service):
     rollout, running, failures, message = service.follow(since, desired["Mode"], expect_rollout)
     result.update(rollout=rollout, running=running, failed_tasks=failures)
     if rollout != "converged":
-        now_image = (service.current() or {}).get("Spec", {}).get("TaskTemplate", {}).get("ContainerSpec", {}).get("Image", "")
-        what = {"rolled_back": f"rolled back; the service runs {now_image.split('@')[0]} again",
-                "paused": "paused; fix the cause and run again, or roll back (swarmctl rollback)",
-                "timeout": f"did not finish within {p['wait_timeout']}s"}[rollout]
-        detail = f" {len(failures)} task failure(s): " + "; ".join(failures[:5]) if failures else ""
         verb = {"created": "creating", "updated": "updating", "recreated": "recreating"}.get(action, action)
-        result.update(failed=True, msg=f"{verb} {p['name']} to {p['image'] or 'its new spec'}: the rollout "
-                                       f"{what}. {message}.{detail} ({running} tasks running)")
+        result.update(failed=True, msg=_rollout_failure(p, verb, rollout, service, failures, message, running))
     return result
+
+
+def _rollout_failure(p, verb, rollout, service, failures, message, running):
+    now_image = (service.current() or {}).get("Spec", {}).get("TaskTemplate", {}).get("ContainerSpec", {}).get("Image", "")
+    what = {"rolled_back": f"rolled back; the service runs {now_image.split('@')[0]} again",
+            "paused": "paused; fix the cause and run again, or roll back (swarmctl rollback)",
+            "timeout": f"did not finish within {p['wait_timeout']}s"}[rollout]
+    detail = f" {len(failures)} task failure(s): " + "; ".join(failures[:5]) if failures else ""
+    return (f"{verb} {p['name']} to {p['image'] or 'its new spec'}: the rollout {what}. {message}.{detail} "
+            f"({running} tasks running)")
 
 
 def _mode_name(spec):

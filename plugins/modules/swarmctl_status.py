@@ -33,12 +33,14 @@ EXAMPLES = r"""
 
 RETURN = r"""
 nodes:
-  description: id, hostname, role, availability, state, addr, leader, reachability, labels.
+  description: id, hostname, role, availability, state, addr, leader, reachability, labels, maintenance (the node
+    is marked for maintenance; the reconciler leaves it alone).
   returned: always
   type: list
   elements: dict
 services:
-  description: name, mode, image, running, wanted, update_state, update_message, ports.
+  description: name, mode, image, running, wanted, state (swarmctl's conclusion - converged, rolling out, paused,
+    short of replicas), update_state and update_message (the engine's own), ports.
   returned: always
   type: list
   elements: dict
@@ -54,7 +56,7 @@ import urllib.request
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
 from ansible.module_utils.swarmctl_engine_api import EngineAPI, EngineAPIError
-from ansible.module_utils.swarmctl_swarm import summarize_node
+from ansible.module_utils.swarmctl_swarm import MAINTENANCE_LABEL, local_state, summarize_node
 
 
 def service_rows(api, nodes):
@@ -63,7 +65,11 @@ def service_rows(api, nodes):
     rows = []
     for svc in api.services():
         spec = svc["Spec"]
-        running = sum(1 for t in tasks if t["ServiceID"] == svc["ID"] and t.get("Status", {}).get("State") == "running")
+        image = spec["TaskTemplate"]["ContainerSpec"]["Image"]
+        mine = [t for t in tasks if t["ServiceID"] == svc["ID"]]
+        running = sum(1 for t in mine if t.get("Status", {}).get("State") == "running")
+        current = sum(1 for t in mine if t.get("Status", {}).get("State") == "running"
+                      and t.get("Spec", {}).get("ContainerSpec", {}).get("Image") == image)
         mode = spec.get("Mode", {})
         wanted = mode["Replicated"].get("Replicas", 0) if "Replicated" in mode else ready
         update = svc.get("UpdateStatus") or {}
@@ -72,14 +78,28 @@ def service_rows(api, nodes):
         rows.append({
             "name": spec["Name"],
             "mode": "replicated" if "Replicated" in mode else "global",
-            "image": spec["TaskTemplate"]["ContainerSpec"]["Image"].split("@")[0],
+            "image": image.split("@")[0],
             "running": running,
             "wanted": wanted,
+            "state": service_state(update.get("State", ""), running, current, wanted),
             "update_state": update.get("State", ""),
             "update_message": update.get("Message", ""),
             "ports": ports,
         })
     return sorted(rows, key=lambda r: r["name"])
+
+
+def service_state(engine_state, running, current, wanted):
+    """What swarmctl concludes of a service from its tasks, beside the engine's update state: converged once
+    every wanted task runs the service's current spec (the engine may still say `updating` while it watches
+    the last new tasks through the update's monitor window)."""
+    if engine_state in ("paused", "rollback_paused"):
+        return "paused"
+    if current >= wanted and running >= wanted:
+        return "converged"
+    if engine_state in ("updating", "rollback_started"):
+        return f"{'rolling back' if engine_state == 'rollback_started' else 'rolling out'} ({current}/{wanted} new)"
+    return f"short of replicas ({running}/{wanted})"
 
 
 def reconciler_status(url, timeout):
@@ -99,14 +119,30 @@ ARGUMENT_SPEC = dict(
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    api = EngineAPI(module.params["docker_host"], module.params["timeout"])
+    url = module.params["docker_host"]
+    api = EngineAPI(url, module.params["timeout"])
+    try:
+        local = local_state(api)
+    except (EngineAPIError, OSError) as exc:
+        module.fail_json(msg=f"no Docker engine answers at {url} ({exc}); is it installed and running? "
+                             "(systemctl status docker)")
+    if local["state"] == "locked":
+        module.fail_json(msg="its engine is locked (autolock, after a restart): `swarmctl up` unlocks it with the key "
+                             "kept on the control machine")
+    if local["state"] != "active":
+        module.fail_json(msg=f"not in a swarm (its engine says {local['state']}"
+                             f"{': ' + local['error'] if local['error'] else ''}); form it with `swarmctl up`")
+    if not local["is_manager"]:
+        module.fail_json(msg="a worker, which cannot tell the swarm's state; only managers can")
     try:
         nodes = [summarize_node(n) for n in api.nodes()]
         services = service_rows(api, nodes)
     except (EngineAPIError, OSError) as exc:
-        module.fail_json(msg=f"this host cannot tell the swarm's state (is it a manager, with quorum?): {exc}")
+        module.fail_json(msg=f"a manager that cannot read the swarm ({exc}); the swarm may have lost its quorum: "
+                             "see `swarmctl reconcile --once --dry-run`, and bring managers back")
     for node in nodes:
         node.pop("version", None)
+        node["maintenance"] = node["labels"].get(MAINTENANCE_LABEL, "") not in ("", "false")
     module.exit_json(changed=False, nodes=sorted(nodes, key=lambda n: n["hostname"]), services=services,
                      reconciler=reconciler_status(module.params["reconciler_url"], 3))
 

@@ -66,6 +66,27 @@ def test_dead_manager_is_removed_after_the_grace_period_then_a_worker_is_promote
     assert kinds(actions) == [("promote", "base6")]
 
 
+def test_a_manager_marked_for_maintenance_keeps_its_place_however_long_it_is_away():
+    memory = Memory()
+    nodes = ha("down", "unreachable")
+    nodes[0]["labels"] = {"io.swarmctl.maintenance": "kernel upgrade, ops, 2026-12-02T04:00"}
+    first = decide(snap(nodes, now=100), memory, CONFIG)
+    assert kinds(first) == [("report", "base2")] and "marked for maintenance (kernel upgrade" in first[0].why
+    assert decide(snap(nodes, now=10_000), memory, CONFIG) == []  # said once; never removed
+    assert memory.unreachable_since == {}
+    # The mark taken off while it is still away: the grace period starts then, not before.
+    nodes[0]["labels"] = {}
+    assert decide(snap(nodes, now=10_001), memory, CONFIG) == []
+    assert kinds(decide(snap(nodes, now=10_012), memory, CONFIG)) == [("demote", "base2"), ("remove", "base2")]
+
+
+def test_a_worker_marked_for_maintenance_is_never_promoted():
+    memory = Memory()
+    nodes = [node("base3", "manager", leader=True), node("base4", "manager"),
+             node("base5", labels={"io.swarmctl.maintenance": "disk swap"}), node("base6")]
+    assert kinds(decide(snap(nodes, tasks=[task("base6")] * 3), memory, CONFIG)) == [("promote", "base6")]
+
+
 def test_a_short_outage_causes_no_churn():
     memory = Memory()
     decide(snap(ha("down", "unreachable"), now=100), memory, CONFIG)

@@ -50,3 +50,16 @@ def test_convergence_counts_tasks_running_that_should_run():
     tasks = [task(), task(), task("starting"), task("running", desired="shutdown")]
     assert convergence(tasks, REPLICATED_6, eligible_nodes=3) == (2, 6)
     assert convergence(tasks, {"Global": {}}, eligible_nodes=3) == (2, 3)
+
+
+def test_an_image_lookup_failure_says_whether_the_registry_answered():
+    from ansible.module_utils.swarmctl_service import image_lookup_problem
+
+    down = image_lookup_problem("westos.org/web:v2", "westos.org",
+                                "Get https://westos.org/v2/: dial tcp 172.25.90.78:443: connect: connection refused")
+    assert "the registry westos.org did not answer" in down and "may well be there" in down
+    missing = image_lookup_problem("westos.org/web:v9", "westos.org", "manifest unknown")
+    assert "cannot find image westos.org/web:v9 in its registry westos.org" in missing and "Push it" in missing
+    local = image_lookup_problem("web:v1", "https://index.docker.io/v1/", "dial tcp: lookup registry-1.docker.io: "
+                                 "no such host")
+    assert "resolve_image: false" in local and "names no registry" in local

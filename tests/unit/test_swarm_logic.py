@@ -80,6 +80,8 @@ def test_node_change_plans():
     assert plan_node_changes(current, {"labels": {"zone": "b"}}) == {"labels": {"zone": "b", "keep": "1"}}
     assert plan_node_changes(current, {"labels": {"zone": "a"}}, labels_exclusive=True) == {"labels": {"zone": "a"}}
     assert plan_node_changes(current, {"labels": {"zone": "a"}}) == {}
+    assert plan_node_changes(current, {"remove_labels": ["keep", "absent"]}) == {"labels": {"zone": "a"}}
+    assert plan_node_changes(current, {"remove_labels": ["absent"]}) == {}
 
 
 def test_summarize_node_from_engine_object():

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # The same rules the toolkit's modules apply (plugins/module_utils/swarmctl_swarm.py, shipped alongside).
-from .swarm_rules import JOIN_ADDR_LABEL, demotion_problem, has_quorum
+from .swarm_rules import JOIN_ADDR_LABEL, MAINTENANCE_LABEL, demotion_problem, has_quorum, in_maintenance
 UPDATING = {"updating", "rollback_started"}
 
 
@@ -95,6 +95,14 @@ def quorum_actions(nodes, tasks, now, memory: Memory, config) -> list[Action]:
     memory.reported = {k for k in memory.reported if not k.startswith("quorum-lost:")}
 
     for m in unreachable:
+        if in_maintenance(m):
+            # Planned: an operator marked it (a slow reboot is not a death). Its place is kept for it.
+            memory.unreachable_since.pop(m["id"], None)
+            label = m["labels"].get(MAINTENANCE_LABEL, "")
+            return _report(memory, f"maintenance:{m['id']}:{label}", m["hostname"],
+                           f"{m['hostname']} is unreachable and marked for maintenance ({label}); it keeps its place "
+                           "as a manager and nothing is done until it is back or the mark is taken off "
+                           "(swarmctl maintenance off)")
         since = memory.unreachable_since.setdefault(m["id"], _down_since(m, now))
         waited = now - since
         if waited < config.manager_grace_seconds:
@@ -142,7 +150,7 @@ def promotion_candidates(nodes, tasks, memory: Memory) -> list[dict]:
         if t["state"] == "running":
             load[t["node_id"]] = load.get(t["node_id"], 0) + 1
     workers = [n for n in nodes if n["role"] == "worker" and n["state"] == "ready" and n["availability"] == "active"
-               and n["labels"].get(JOIN_ADDR_LABEL, "") not in memory.lost_manager_addrs]
+               and n["labels"].get(JOIN_ADDR_LABEL, "") not in memory.lost_manager_addrs and not in_maintenance(n)]
     return sorted(workers, key=lambda n: (load.get(n["id"], 0), n["hostname"]))
 
 
