@@ -23,6 +23,7 @@ STATUS_BY_EVENT = {
 MAX_MESSAGE = 2000
 _CHANGED_LINE = re.compile(r"(^|\n)changed: \[")
 MAX_CHANGED_NAMES = 5
+MAX_ACTION_LINES = 8
 
 
 def render_diff(diff) -> list[str]:
@@ -40,11 +41,25 @@ def render_diff(diff) -> list[str]:
         if before == after:
             continue
         header = item.get("after_header") or item.get("before_header") or ""
+        if _files(before) and _files(after):
+            # {path: text or None}, as swarmctl's host modules report the files they write: one diff per file.
+            for path in sorted(set(before) | set(after)):
+                old, new = before.get(path), after.get(path)
+                if old != new:
+                    lines += list(difflib.unified_diff((old or "").splitlines(), (new or "").splitlines(),
+                                                       path if old is not None else "/dev/null",
+                                                       path if new is not None else "/dev/null", lineterm=""))
+            continue
         as_text = [v if isinstance(v, str) else yaml.safe_dump(v, sort_keys=True, default_flow_style=False)
                    for v in (before, after)]
         lines += list(difflib.unified_diff(as_text[0].splitlines(), as_text[1].splitlines(),
                                            f"before {header}".strip(), f"after {header}".strip(), lineterm=""))
     return lines
+
+
+def _files(value) -> bool:
+    return isinstance(value, dict) and bool(value) and all(
+        isinstance(k, str) and k.startswith("/") and (v is None or isinstance(v, str)) for k, v in value.items())
 
 
 def result_message(res: dict) -> str:
@@ -77,6 +92,7 @@ class TaskState:
     results: dict = field(default_factory=dict)  # host -> (status, message)
     details: list = field(default_factory=list)  # (host, lines): debug messages, diffs
     warnings: dict = field(default_factory=dict)  # warning text -> hosts that gave it
+    actions: dict = field(default_factory=dict)  # what a changed result says it did -> hosts
 
     def counts(self) -> dict:
         counts: dict[str, int] = {}
@@ -224,6 +240,9 @@ class Progress:
         self.outcomes.append((self.task.name, host, status, message or str(res.get("msg") or "")))
         for warning in result_warnings(res):
             self._warning(warning, host)
+        actions = result_actions(res) if status == "changed" else []
+        for action in actions:
+            self.task.actions.setdefault(action, []).append(host)
         if status in ("ok", "changed"):
             self.results.append((self.task.name, host, res))
         detail = self._details(data, res, status)
@@ -240,6 +259,8 @@ class Progress:
             }
             if message:
                 obj["msg"] = message
+            if actions:
+                obj["actions"] = actions
             if detail:
                 obj["detail"] = detail
             self.emit(obj)
@@ -297,6 +318,13 @@ class Progress:
         if changed_hosts and len(changed_hosts) <= MAX_CHANGED_NAMES and len(counts) > 1:
             detail = f" ({' '.join(changed_hosts)})"
         self.line(f"  {label:<11} {_clip(task.name, 60):<61}{summary}{detail}  {elapsed:.1f}s")
+        shown = list(task.actions.items())
+        for action, hosts in shown[:MAX_ACTION_LINES]:
+            names = " ".join(hosts[:MAX_CHANGED_NAMES]) + (f" +{len(hosts) - MAX_CHANGED_NAMES}"
+                                                           if len(hosts) > MAX_CHANGED_NAMES else "")
+            self.line(f"      {names}: {_clip(action, 160)}")
+        if len(shown) > MAX_ACTION_LINES:
+            self.line(f"      ... and {len(shown) - MAX_ACTION_LINES} more changes (--json lists them all)")
         for text, hosts in task.warnings.items():
             where = f" ({' '.join(hosts)})" if len(task.results) > 1 else ""
             first, *rest = text.splitlines()
@@ -366,6 +394,17 @@ def result_warnings(res: dict) -> list[str]:
             found.append(f"deprecated: {msg}")
     for item in res.get("results") or []:
         found += [w for w in result_warnings(item) if w not in found]
+    return found
+
+
+def result_actions(res: dict) -> list[str]:
+    """What a changed result says it did: swarmctl's modules list it in `actions` (a loop's items too)."""
+    if not isinstance(res, dict) or "censored" in res:
+        return []
+    found = [str(a) for a in res.get("actions") or [] if isinstance(a, str)]
+    for item in res.get("results") or []:
+        if isinstance(item, dict) and item.get("changed"):
+            found += [a for a in result_actions(item) if a not in found]
     return found
 
 

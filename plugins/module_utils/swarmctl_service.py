@@ -225,6 +225,18 @@ def _empty(value) -> bool:
     return value in (None, {}, [], "", 0, False)
 
 
+def as_declared(spec: dict, rebalancing_label: str) -> dict:
+    """A live spec as its owner declared it: while the reconciler rebalances the service, it runs with update
+    order stop-first and keeps the service's own order in a label; both are the reconciler's, not a difference."""
+    labels = spec.get("Labels") or {}
+    if rebalancing_label not in labels:
+        return spec
+    own = dict(spec)
+    own["Labels"] = {k: v for k, v in labels.items() if k != rebalancing_label}
+    own["UpdateConfig"] = dict(spec.get("UpdateConfig") or {}, Order=labels[rebalancing_label])
+    return own
+
+
 def spec_differences(desired, current, path=()) -> list[str]:
     """Paths where the live spec differs from the desired one ('TaskTemplate.ContainerSpec.Image').
 

@@ -10,6 +10,10 @@ JOIN_ADDR_LABEL = "io.swarmctl.join-addr"
 # Node label marking planned maintenance (`swarmctl maintenance on NODE`): the reconciler never replaces such a
 # manager while it is away, and never promotes such a worker. Its value says why and since when.
 MAINTENANCE_LABEL = "io.swarmctl.maintenance"
+# Service label the reconciler sets while it rebalances a service: the service's own update order, which it runs
+# stop-first meanwhile. swarmctl_service reads the service as if it were not there, so a run in between changes
+# nothing the reconciler will put back itself.
+REBALANCING_LABEL = "io.swarmctl.rebalancing"
 
 
 def in_maintenance(node: dict) -> bool:

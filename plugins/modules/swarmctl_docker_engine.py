@@ -7,12 +7,22 @@ DOCUMENTATION = r"""
 module: swarmctl_docker_engine
 short_description: Keep the Docker engine installed from Debian/Ubuntu packages, configured, and running
 description:
-  - Writes C(/etc/docker/daemon.json) from O(daemon_config) (before a first install, so the engine's first
-    start already uses it), installs the O(packages) that are missing with apt, and keeps the C(docker)
-    unit enabled and active.
-  - It does not restart a running engine itself when its configuration changed; it returns
-    C(restart_needed) so the caller can restart engines one host at a time (a swarm must never lose all
-    its managers at once).
+  - Merges O(daemon_config) and O(daemon_defaults) into C(/etc/docker/daemon.json) (before a first install, so the
+    engine's first start already uses it), installs the O(packages) that are missing with apt, and keeps the
+    C(docker) unit enabled and active.
+  - The host's own keys are kept. swarmctl records the keys it set (C(/etc/swarmctl/docker-daemon-keys.json)),
+    removes one it set when it is no longer wanted, and never touches a key the host's owner set, except one
+    O(daemon_config) names. The run says which keys it added, changed or removed, and which it kept.
+  - A change that would move the engine's C(data-root) is refused (its images, volumes and swarm state would
+    stay behind), as is a C(daemon.json) that is not valid JSON; nothing is changed then.
+  - A change of keys the engine reloads (C(labels), C(debug), C(registry-mirrors), ...) is applied with
+    C(systemctl reload docker), which stops nothing. Any other change of a running engine's configuration needs
+    a restart, which this module does not do in O(state=present): it returns C(restart_needed) so the caller
+    can drain the node and restart engines one host at a time. When the host runs containers outside the swarm,
+    which a restart would stop, the change is refused (nothing is changed, the containers are named) unless
+    O(restart_containers) allows it.
+  - O(state=restarted) restarts the engine now, waits until it answers, and starts again the containers that
+    ran outside the swarm before (swarm brings its own tasks back).
   - One call does what would otherwise take several tasks per host, which keeps a no-change run fast.
 options:
   packages:
@@ -21,9 +31,30 @@ options:
     elements: str
     default: [docker.io, python3-docker]
   daemon_config:
-    description: Content of C(daemon.json).
+    description: Keys C(daemon.json) must have, with these values, whatever the host had.
     type: dict
     default: {}
+  daemon_defaults:
+    description:
+      - Keys set only where the host has no value of its own (log rotation, by default). C(<name>-opts) is set only
+        together with its C(<name>-driver): swarmctl's log options never go with a log driver the host chose.
+    type: dict
+    default: {}
+  restart_containers:
+    description:
+      - Allow a configuration change that needs an engine restart on a host that runs containers outside the swarm.
+        They are stopped by the restart and started again after it (O(state=restarted)), and the run names them.
+    type: bool
+    default: false
+  state:
+    description: C(present) installs and configures; C(restarted) also restarts the engine now.
+    type: str
+    choices: [present, restarted]
+    default: present
+  start_timeout:
+    description: Seconds to wait for the engine to answer after a restart.
+    type: int
+    default: 60
   tls:
     description:
       - The engine's own TCP endpoint, served with TLS and open only to clients with a certificate signed by
@@ -90,6 +121,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+daemon_json:
+  description: What happened to each key of C(daemon.json) - added, changed, removed, kept (the host's own),
+    skipped_defaults (swarmctl's defaults left out where the host sets its own).
+  returned: always
+  type: dict
+containers:
+  description: Containers running outside the swarm, which an engine restart stops (names).
+  returned: always
+  type: list
+  elements: str
 actions:
   description: What was done (or would be, in check mode).
   returned: always
@@ -110,12 +151,25 @@ installed:
 import json
 import os
 import shutil
+import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_host import HostChanges
+from ansible.module_utils.swarmctl_daemon_json import (
+    DAEMON_JSON,
+    OWNED_RECORD,
+    DaemonJsonError,
+    changed_keys,
+    data_root_problem,
+    describe,
+    load,
+    needs_restart,
+    plan,
+)
+from ansible.module_utils.swarmctl_engine_api import EngineAPI, EngineAPIError
+from ansible.module_utils.swarmctl_host import HostChanges, systemctl
 
-DAEMON_JSON = "/etc/docker/daemon.json"
 TLS_DIR = "/etc/docker/tls"
+SOCKET = "unix:///var/run/docker.sock"
 # The packaged unit starts `dockerd -H fd://`; with `hosts` in daemon.json as well the engine refuses to
 # start, so the endpoints move to daemon.json (fd:// kept, for socket activation) and the flag goes.
 HOSTS_DROP_IN = "/etc/systemd/system/docker.service.d/swarmctl-hosts.conf"
@@ -137,65 +191,173 @@ def tls_daemon_config(tls: dict) -> dict:
     }
 
 
+ARGUMENT_SPEC = dict(
+    packages=dict(type="list", elements="str", default=["docker.io", "python3-docker"]),
+    daemon_config=dict(type="dict", default={}),
+    daemon_defaults=dict(type="dict", default={}),
+    tls=dict(type="dict", options=dict(
+        port=dict(type="int", default=2376),
+        address=dict(type="str", default="0.0.0.0"),
+        ca_cert=dict(type="str", required=True),
+        cert=dict(type="str", required=True),
+        key=dict(type="str", required=True, no_log=True),
+    )),
+    restart_containers=dict(type="bool", default=False),
+    state=dict(type="str", choices=["present", "restarted"], default="present"),
+    start_timeout=dict(type="int", default=60),
+)
+
+
+def _read(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def _engine(timeout=10):
+    """The running engine's API, or None."""
+    if not os.path.exists(SOCKET[len("unix://"):]):
+        return None
+    api = EngineAPI(SOCKET, timeout)
+    try:
+        api.ping()
+    except OSError:
+        return None
+    return api
+
+
+def outside_swarm(api):
+    """Names of the running containers that are not swarm tasks: the host's own, which a restart stops."""
+    if api is None:
+        return []
+    return sorted(c["Names"][0].lstrip("/") for c in api.containers()
+                  if "com.docker.swarm.task.id" not in (c.get("Labels") or {}))
+
+
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            packages=dict(type="list", elements="str", default=["docker.io", "python3-docker"]),
-            daemon_config=dict(type="dict", default={}),
-            tls=dict(type="dict", options=dict(
-                port=dict(type="int", default=2376),
-                address=dict(type="str", default="0.0.0.0"),
-                ca_cert=dict(type="str", required=True),
-                cert=dict(type="str", required=True),
-                key=dict(type="str", required=True, no_log=True),
-            )),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     if not shutil.which("apt-get") or not shutil.which("dpkg-query"):
         module.fail_json(msg="this host has no apt-get/dpkg: swarmctl installs the Docker engine from Debian/Ubuntu "
                              "packages only. Install docker and python3-docker yourself, then run again.")
+    if module.params["state"] == "restarted":
+        restart(module)
+    present(module)
+
+
+def present(module):
+    p = module.params
     changes = HostChanges(module)
     was_installed = os.path.exists("/usr/sbin/dockerd") or os.path.exists("/usr/bin/dockerd")
+    api = _engine() if was_installed else None
+    try:
+        current = load(_read(DAEMON_JSON), DAEMON_JSON)
+        record = _read(OWNED_RECORD)
+        owned = load(record, OWNED_RECORD) if record is not None else None
+    except DaemonJsonError as exc:
+        module.fail_json(msg=str(exc))
 
-    tls = module.params["tls"]
-    daemon_config = dict(module.params["daemon_config"])
+    tls = p["tls"]
+    enforced = dict(p["daemon_config"])
+    if tls:
+        enforced.update(tls_daemon_config(tls))
+    merged = plan(current, owned, enforced, p["daemon_defaults"])
+    engine_root = api.info().get("DockerRootDir") if api else None
+    if engine_root is None and was_installed and os.path.isdir("/var/lib/docker"):
+        engine_root = current.get("data-root") or current.get("graph") or "/var/lib/docker"
+    problem = data_root_problem(engine_root, merged)
+    if problem:
+        module.fail_json(msg=problem, daemon_json=merged)
+
+    # What the change needs, decided before anything is written: a refusal leaves the host as it was.
+    tls_files = {}
+    if tls:
+        tls_files = {f"{TLS_DIR}/ca.pem": tls["ca_cert"].strip() + "\n", f"{TLS_DIR}/cert.pem": tls["cert"].strip() + "\n",
+                     f"{TLS_DIR}/key.pem": tls["key"].strip() + "\n"}
+    tls_changing = any(_read(path) != text for path, text in tls_files.items()) or (
+        not tls and any(os.path.exists(f"{TLS_DIR}/{n}") for n in ("ca.pem", "cert.pem", "key.pem")))
+    unit_changing = (_read(HOSTS_DROP_IN) != HOSTS_DROP_IN_TEXT) if tls else os.path.lexists(HOSTS_DROP_IN)
+    active_before = was_installed and api is not None
+    restart_needed = active_before and (needs_restart(merged) or tls_changing or unit_changing)
+    running = outside_swarm(api) if restart_needed else []
+    if running and not p["restart_containers"]:
+        module.fail_json(
+            msg=f"the engine's new configuration ({describe(merged)}) takes a restart of the engine, which would stop "
+                f"the containers this host runs outside the swarm: {', '.join(running)}. Nothing was changed. To "
+                "restart it anyway and start them again afterwards, set docker_engine_restart_containers: true for "
+                "this host; or keep the engine's configuration as it is (docker_engine_daemon_defaults, "
+                "docker_engine_daemon_extra).",
+            daemon_json=merged, containers=running)
+
     changes.directory("/etc/docker")
     if tls:
-        daemon_config.update(tls_daemon_config(tls))
         changes.directory(TLS_DIR, mode=0o700)
-        config_changed = any([
-            changes.file(f"{TLS_DIR}/ca.pem", tls["ca_cert"].strip() + "\n"),
-            changes.file(f"{TLS_DIR}/cert.pem", tls["cert"].strip() + "\n"),
-            changes.file(f"{TLS_DIR}/key.pem", tls["key"].strip() + "\n", mode=0o600, secret=True),
-        ])
+        for path, text in tls_files.items():
+            secret = path.endswith("key.pem")
+            changes.file(path, text, mode=0o600 if secret else 0o644, secret=secret)
         changes.directory(os.path.dirname(HOSTS_DROP_IN))
-        unit_changed = changes.file(HOSTS_DROP_IN, HOSTS_DROP_IN_TEXT)
+        changes.file(HOSTS_DROP_IN, HOSTS_DROP_IN_TEXT)
     else:
-        config_changed = any([changes.absent(f"{TLS_DIR}/{name}") for name in ("ca.pem", "cert.pem", "key.pem")])
-        unit_changed = changes.absent(HOSTS_DROP_IN)
-    config_changed = changes.file(DAEMON_JSON, json.dumps(daemon_config, indent=2, sort_keys=True) + "\n") \
-        or config_changed or unit_changed
-    installed = changes.packages(module.params["packages"])
-    engine_present = was_installed or not module.check_mode
-    restart_needed = False
-    if engine_present:
-        active_before = was_installed and _active(module)
-        changes.service("docker", daemon_reload=unit_changed)
-        restart_needed = bool(config_changed and active_before)
+        for name in ("ca.pem", "cert.pem", "key.pem"):
+            changes.absent(f"{TLS_DIR}/{name}")
+        changes.absent(HOSTS_DROP_IN)
+    rewrite = merged["config"] != current or (merged["config"] and _read(DAEMON_JSON) is None)
+    if rewrite or merged["owned"] != owned:
+        changes.add(describe(merged))  # which keys swarmctl added, changed, removed; which of the host's it kept
+    if rewrite:
+        changes.file(DAEMON_JSON, json.dumps(merged["config"], indent=2, sort_keys=True) + "\n")
+    if merged["owned"] != owned:
+        changes.directory(os.path.dirname(OWNED_RECORD))
+        changes.file(OWNED_RECORD, json.dumps(merged["owned"], indent=2, sort_keys=True) + "\n")
+    installed = changes.packages(p["packages"])
+    if was_installed or not module.check_mode:
+        changes.service("docker", daemon_reload=unit_changing)
     elif installed:
         changes.add("started docker")
+    if active_before and changed_keys(merged) and not restart_needed:
+        changes.add("reloaded docker (the changed keys apply without a restart)")
+        if not module.check_mode:
+            systemctl(module, "reload", "docker")
 
     result = dict(changed=changes.changed, actions=changes.actions, restart_needed=restart_needed,
-                  installed=installed)
+                  installed=installed, daemon_json=merged, containers=running)
     if module._diff:
         result["diff"] = changes.diff()
     module.exit_json(**result)
 
 
-def _active(module):
-    rc, out, _ = module.run_command(["systemctl", "is-active", "docker"])
-    return out.strip() == "active"
+def restart(module):
+    """Restart the engine now; start again the containers that ran outside the swarm. Exits the module."""
+    p = module.params
+    api = _engine()
+    running = outside_swarm(api)
+    if running and not p["restart_containers"]:
+        module.fail_json(msg=f"restarting the engine would stop the containers this host runs outside the swarm: "
+                             f"{', '.join(running)}. Nothing was changed; set docker_engine_restart_containers: true "
+                             "for this host to restart it anyway (they are started again afterwards).",
+                         containers=running)
+    actions = ["restarted docker"]
+    if module.check_mode:
+        module.exit_json(changed=True, actions=actions, containers=running, restart_needed=False, installed=[])
+    systemctl(module, "restart", "docker")
+    deadline = time.monotonic() + p["start_timeout"]
+    while (api := _engine()) is None:
+        if time.monotonic() > deadline:
+            module.fail_json(msg=f"the engine did not answer within {p['start_timeout']}s of its restart; see "
+                                 "journalctl -u docker", actions=actions)
+        time.sleep(1)
+    stopped = [name for name in running if name not in outside_swarm(api)]
+    for name in stopped:
+        try:
+            api.start_container(name)
+        except EngineAPIError as exc:
+            module.fail_json(msg=f"the engine restarted, but container {name} did not start again: "
+                                 f"{exc.explanation}", actions=actions)
+    if running:
+        actions.append(f"containers outside the swarm running again: {', '.join(running)}"
+                       + (f" ({', '.join(stopped)} started by swarmctl)" if stopped else ""))
+    module.exit_json(changed=True, actions=actions, containers=running, restart_needed=False, installed=[])
 
 
 if __name__ == "__main__":

@@ -240,10 +240,11 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
 from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api, registry_auth, registry_of
-from ansible.module_utils.swarmctl_swarm import list_nodes, local_state
+from ansible.module_utils.swarmctl_swarm import REBALANCING_LABEL, list_nodes, local_state
 from ansible.module_utils.swarmctl_service import (
     ROLLOUT_OUTCOME,
     SERVICE_OPTIONS,
+    as_declared,
     diff_views,
     image_lookup_problem,
     RolloutWatch,
@@ -508,7 +509,7 @@ def run(module, api, service):
     if current is None:
         action, changes = "created", ["(new service)"]
     else:
-        changes = spec_differences(desired, current["Spec"])
+        changes = spec_differences(desired, as_declared(current["Spec"], REBALANCING_LABEL))
         image_path = "TaskTemplate.ContainerSpec.Image"
         if image_path in changes and same_image(desired["TaskTemplate"]["ContainerSpec"]["Image"],
                                                 current["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]):

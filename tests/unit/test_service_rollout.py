@@ -63,3 +63,17 @@ def test_an_image_lookup_failure_says_whether_the_registry_answered():
     local = image_lookup_problem("web:v1", "https://index.docker.io/v1/", "dial tcp: lookup registry-1.docker.io: "
                                  "no such host")
     assert "resolve_image: false" in local and "names no registry" in local
+
+
+def test_a_service_the_reconciler_is_rebalancing_reads_as_declared():
+    """The reconciler runs a rebalance stop-first and keeps the service's order in a label: a run of swarmctl
+    meanwhile sees no difference (it would interrupt the rebalance and report a change)."""
+    from ansible.module_utils.swarmctl_service import as_declared, spec_differences
+    from ansible.module_utils.swarmctl_swarm import REBALANCING_LABEL
+
+    declared = {"Name": "web", "Labels": {"tier": "front"}, "UpdateConfig": {"Parallelism": 2, "Order": "start-first"}}
+    live = {"Name": "web", "Labels": {"tier": "front", REBALANCING_LABEL: "start-first"},
+            "UpdateConfig": {"Parallelism": 2, "Order": "stop-first"}}
+    assert "UpdateConfig.Order" in spec_differences(declared, live)
+    assert spec_differences(declared, as_declared(live, REBALANCING_LABEL)) == []
+    assert as_declared(declared, REBALANCING_LABEL) is declared

@@ -9,7 +9,7 @@ import time
 import docker
 from docker.errors import APIError
 
-from .swarm_rules import summarize_node
+from .swarm_rules import REBALANCING_LABEL, summarize_node
 
 _FRACTION = re.compile(r"(\.\d{1,6})\d*")
 
@@ -60,7 +60,9 @@ class Engine:
                 "update_state": update.get("State", ""),
                 "update_message": update.get("Message", ""),
                 "update_started": update.get("StartedAt", ""),
-                "update_order": (spec.get("UpdateConfig") or {}).get("Order", "stop-first"),
+                # Its own order: while a rebalance runs (perhaps begun before this reconciler restarted), the label.
+                "update_order": (spec.get("Labels") or {}).get(REBALANCING_LABEL)
+                or (spec.get("UpdateConfig") or {}).get("Order", "stop-first"),
                 "has_previous": bool(svc.get("PreviousSpec")),
             })
         tasks = []
@@ -104,27 +106,32 @@ class Engine:
             time.sleep(1)
         return False
 
-    def _update_service(self, service_id: str, force: bool, order: str) -> None:
+    def _update_service(self, service_id: str, force: bool, order: str, rebalancing: bool) -> None:
         svc = self.api.inspect_service(service_id)
         spec = svc["Spec"]
         template = dict(spec["TaskTemplate"])
         if force:
             template["ForceUpdate"] = template.get("ForceUpdate", 0) + 1
         update_config = dict(spec.get("UpdateConfig") or {}, Order=order)
+        labels = dict(spec.get("Labels") or {})
+        if rebalancing:  # the service's own order, for swarmctl_service (and for a restart of this reconciler)
+            labels.setdefault(REBALANCING_LABEL, (spec.get("UpdateConfig") or {}).get("Order", "stop-first"))
+        else:
+            labels.pop(REBALANCING_LABEL, None)
         # Parts the service does not set are left out (None), not sent empty: the engine would store an
         # empty part filled with its defaults, and the next `swarmctl up` would see a difference to undo.
         self.api.update_service(service_id, svc["Version"]["Index"], task_template=template, name=spec["Name"],
-                                labels=spec.get("Labels") or {}, mode=spec.get("Mode"), update_config=update_config,
+                                labels=labels, mode=spec.get("Mode"), update_config=update_config,
                                 endpoint_spec=spec.get("EndpointSpec"), rollback_config=spec.get("RollbackConfig"),
                                 fetch_current_spec=False)
 
     def rebalance(self, service_id: str) -> None:
         """A forced rolling update, stop-first (see decide.rebalance_actions), every task replaced."""
-        self._update_service(service_id, force=True, order="stop-first")
+        self._update_service(service_id, force=True, order="stop-first", rebalancing=True)
 
     def restore_order(self, service_id: str, order: str) -> None:
         """Put the service's own update order back (no task is restarted)."""
-        self._update_service(service_id, force=False, order=order)
+        self._update_service(service_id, force=False, order=order, rebalancing=False)
 
     def rollback(self, service_id: str) -> None:
         # The SDK on Debian 12 (5.0.3) has no rollback flag; this is the request `docker service rollback` makes.
