@@ -107,3 +107,18 @@ def test_dashboard_draws_nodes_and_tasks_and_follows_changes_live(dashboard, bro
     finally:
         docker("service", "rm", "dash-probe")
     assert wait_for(browser, "return document.querySelectorAll('.task[data-service=dash-probe]').length === 0", 90)
+
+
+def test_the_dashboard_answers_only_to_its_own_address(dashboard):
+    """A page of another site can make a browser ask the dashboard under its own name (DNS rebinding): such a
+    request names that site in its Host header and is refused."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    _, url = dashboard
+    port = urlsplit(url).port
+    for host, status in ((f"127.0.0.1:{port}", 200), (f"localhost:{port}", 200), ("attacker.example", 421)):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/api/state", headers={"Host": host})
+        assert conn.getresponse().status == status, host
+        conn.close()
