@@ -340,6 +340,8 @@ def restart(module):
     actions = ["restarted docker"]
     if module.check_mode:
         module.exit_json(changed=True, actions=actions, containers=running, restart_needed=False, installed=[])
+    # systemd refuses a unit started more than a few times a minute (StartLimitBurst): this restart is wanted.
+    systemctl(module, "reset-failed", "docker", check=False)
     systemctl(module, "restart", "docker")
     deadline = time.monotonic() + p["start_timeout"]
     while (api := _engine()) is None:

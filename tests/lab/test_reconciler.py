@@ -135,6 +135,36 @@ def test_a_worker_that_comes_back_gets_its_share_of_tasks_again(ha_lab):
     assert any(a["action"] == "rebalance" and a["target"] == "web" and a["result"] == "done" for a in actions)
 
 
+def test_a_manager_marked_for_maintenance_is_not_replaced_while_it_is_away(ha_lab):
+    """A slow planned reboot is not a death: marked with `swarmctl maintenance on`, a manager that stays away far
+    past the grace period (5 s in the lab) keeps its place."""
+    lab, result = ha_lab
+    leader = leader_of(lab)
+    away = next(m for m in ("base2", "base3", "base4") if m != leader)
+    mark = swarmctl("maintenance", "on", away, "--reason", "kernel upgrade", "-i", result["inventory"])
+    assert mark.rc == 0, mark
+    status = swarmctl("status", "-i", result["inventory"], "--json").json_lines()[-1]
+    (node,) = [n for n in status["nodes"] if n["hostname"] == away]
+    assert node["maintenance"] and "kernel upgrade" in node["labels"]["io.swarmctl.maintenance"]
+    assert "kernel upgrade" in swarmctl("status", "-i", result["inventory"]).stdout
+    docker("stop", container_name(lab.name, away))
+    try:
+        assert wait_until(lambda: nodes(lab, leader)[away]["ManagerStatus"] == "Unreachable", 90)
+        said = wait_until(lambda: [a for a in reconciler_status(lab, leader_of(lab, leader))["actions"]
+                                   if a["target"] == away and "maintenance" in a["why"]], 60)
+        assert said, reconciler_status(lab, leader_of(lab, leader))
+        time.sleep(15)  # three times the grace period, and more
+        assert away in nodes(lab, leader) and nodes(lab, leader)[away]["ManagerStatus"] == "Unreachable"
+        assert healthy_managers(lab, leader) == sorted(m for m in ("base2", "base3", "base4") if m != away)
+    finally:
+        docker("start", container_name(lab.name, away))
+    assert wait_until(lambda: nodes(lab, leader)[away]["ManagerStatus"] == "Reachable", 120)
+    off = swarmctl("maintenance", "off", away, "-i", result["inventory"])
+    assert off.rc == 0, off
+    assert "io.swarmctl.maintenance" not in on(lab, leader, "docker", "node", "inspect", away, "--format",
+                                               "{{json .Spec.Labels}}")
+
+
 def test_a_dead_leader_is_replaced_and_three_managers_are_healthy_again(ha_lab):
     lab, result = ha_lab
     spec_before = on(lab, "base2", "docker", "service", "inspect", "web", "--format", "{{json .Spec}}")

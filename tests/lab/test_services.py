@@ -187,7 +187,8 @@ def test_status_shows_nodes_and_services(converged):
     data = swarmctl("status", "-i", result["inventory"], "--json").json_lines()[-1]
     assert {n["hostname"] for n in data["nodes"]} == {"base2", "base3", "base4"}
     (web,) = [s for s in data["services"] if s["name"] == "web"]
-    assert (web["running"], web["wanted"]) == (6, 6)
+    assert (web["running"], web["wanted"], web["state"]) == (6, 6, "converged")
+    assert "STATE" in text.stdout and "MAINTENANCE" in text.stdout
 
 
 def test_a_new_haproxy_configuration_rolls_out_once_and_then_nothing_changes(converged):
@@ -205,3 +206,57 @@ def test_a_new_haproxy_configuration_rolls_out_once_and_then_nothing_changes(con
     # The configurations no service uses any more are gone: only the one in use is left.
     configs = on(lab, "base2", "docker", "config", "ls", "--filter", "label=io.swarmctl.edge_lb", "--format", "{{.Name}}")
     assert len(configs.splitlines()) == 1, configs
+
+
+def test_engines_restart_for_a_config_change_one_node_at_a_time_and_a_service_keeps_answering(converged, tmp_path):
+    """A daemon.json change that needs a restart: each node is drained first and put back after, one at a time,
+    while a 4-replica service behind the balancer answers every request."""
+    lab, result, _ = converged
+    assert swarmctl("scale", "web=4", "-i", result["inventory"]).rc == 0
+    inventory = yaml.safe_load(Path(result["inventory"]).read_text())
+    for worker in ("base3", "base4"):
+        inventory["all"]["children"]["workers"]["hosts"][worker]["docker_engine_daemon_extra"] = {"log-level": "info"}
+    changed = tmp_path / "inventory.yml"
+    changed.write_text(yaml.safe_dump(inventory))
+    manager = next(h["address"] for h in result["hosts"] if h["name"] == "base2")
+    try:
+        # Requests go to the manager's balancer, which is never restarted; the tasks behind it move around.
+        for path in (changed, Path(result["inventory"])):  # the change, then back as it was
+            with LoadLoop([manager]) as load:
+                run = swarmctl("up", "-i", str(path), "--tags", "engine", "--json")
+            assert run.rc == 0, run
+            assert load.failures == [] and len(load.answers) > 50, load.failures[:5]
+            actions = [(e["host"], a) for e in run.json_lines() if e.get("event") == "host_result"
+                       for a in e.get("actions", [])]
+            order = [(host, a) for host, a in actions if a.endswith(("set availability drain", "restarted docker",
+                                                                      "set availability active"))]
+            assert [a.split(": ")[-1] for _, a in order] == ["set availability drain", "restarted docker",
+                                                             "set availability active"] * 2, order
+            assert {host for host, _ in order} == {"base3", "base4"}
+            nodes = on(lab, "base2", "docker", "node", "ls", "--format", "{{.Hostname}} {{.Status}} {{.Availability}}")
+            assert sorted(nodes.splitlines()) == ["base2 Ready Active", "base3 Ready Active", "base4 Ready Active"]
+        again = swarmctl("up", "-i", result["inventory"], "--tags", "engine", "--json")
+        assert again.rc == 0 and again.summary()["changed"] == 0, again
+    finally:
+        assert swarmctl("deploy", "-i", result["inventory"]).rc == 0
+    assert len(running_tasks(lab)) == 6
+
+
+def test_switching_a_service_between_replicated_and_global_needs_recreate(converged, tmp_path):
+    lab, result, _ = converged
+    probe = {"name": "probe", "image": "westos.org/web:v1", "replicas": 1}
+    try:
+        assert swarmctl("deploy", "-i", result["inventory"], "-e", json.dumps({"swarmctl_services": [probe]})).rc == 0
+        created = on(lab, "base2", "docker", "service", "inspect", "probe", "--format", "{{.ID}}")
+        switched = json.dumps({"swarmctl_services": [{**probe, "mode": "global"}]})
+        refused = swarmctl("deploy", "-i", result["inventory"], "-e", switched)
+        assert refused.rc == 3, refused
+        assert "cannot be done in place" in refused.stdout and "recreate: true" in refused.stdout
+        assert on(lab, "base2", "docker", "service", "inspect", "probe", "--format", "{{.ID}}") == created
+        recreate = json.dumps({"swarmctl_services": [{**probe, "mode": "global", "recreate": True}]})
+        done = swarmctl("deploy", "-i", result["inventory"], "-e", recreate)
+        assert done.rc == 0, done
+        assert on(lab, "base2", "docker", "service", "ls", "--filter", "name=probe", "--format", "{{.Mode}}") == "global"
+    finally:
+        subprocess.run(["docker", "exec", container_name(lab.name, "base2"), "docker", "service", "rm", "probe"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

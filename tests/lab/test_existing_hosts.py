@@ -1,0 +1,165 @@
+"""Hosts swarmctl did not make, and runs that are cut short, on a lab of their own.
+
+base3 already runs Docker before swarmctl ever sees it: a hand-written daemon.json (data-root moved, its own log
+driver, an address pool, a download setting) and a container of its own with data in a volume. The first
+`swarmctl up`s are interrupted at several points; one more run must finish the job, and base3 must keep all of
+its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from helpers import ROOT, Result, lab_leftovers, swarmctl
+from swarmctl.lab.lab import Lab, container_name
+from swarmctl.lab.topology import LabSpec
+
+pytestmark = pytest.mark.lab
+OWN_LAB = LabSpec(name="pytest-own", managers=1, workers=1, subnet="172.25.94.0/24")
+HAND_WRITTEN = {
+    "data-root": "/var/lib/docker/moved",  # inside the host's docker volume: overlay2 cannot nest in overlay
+    "log-driver": "local",
+    "max-concurrent-downloads": 6,
+    "default-address-pools": [{"base": "10.201.0.0/16", "size": 24}],
+}
+
+
+def on(lab, host, script: str, check=True) -> str:
+    proc = subprocess.run(["docker", "exec", container_name(lab.name, host), "bash", "-c", script],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+    if check:
+        assert proc.returncode == 0, proc.stdout
+    return proc.stdout.strip()
+
+
+def own_container(lab) -> dict:
+    """The host's own container: running?, since when, and the data it wrote into its volume."""
+    state = json.loads(on(lab, "base3", "docker inspect userapp --format '{{json .State}}'"))
+    data = on(lab, "base3", "docker run --rm -v userdata:/data app:1 cat /data/proof")
+    return {"running": state["Running"], "started": state["StartedAt"], "data": data}
+
+
+@pytest.fixture(scope="module")
+def own_lab(engine):
+    lab = Lab(OWN_LAB.name, client=engine)
+    lab.down()
+    result = lab.up(OWN_LAB)
+    archive = yaml.safe_load(Path(result["inventory"]).read_text())["all"]["vars"]["registry_images"][0]
+    subprocess.run(["docker", "cp", archive["archive"], f"{container_name(lab.name, 'base3')}:/root/app.tar"],
+                   check=True)
+    on(lab, "base3", "DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive "
+                     "apt-get install -y -q --no-install-recommends docker.io >/dev/null")
+    on(lab, "base3", f"echo '{json.dumps(HAND_WRITTEN)}' > /etc/docker/daemon.json && systemctl restart docker && "
+                     f"docker load -q -i /root/app.tar && docker tag {archive['source']} app:1 && "
+                     "docker run -d --name userapp -v userdata:/data app:1 "
+                     "sh -c 'echo kept > /data/proof; exec sleep 1000000'")
+    yield lab, result, own_container(lab)
+    if os.environ.get("SWARMCTL_TEST_KEEP_LABS"):  # to look at a failure; the next session removes it first
+        return
+    lab.down()
+    assert lab_leftovers(engine, OWN_LAB.name) == {"containers": [], "volumes": [], "networks": []}
+
+
+def up_interrupted(inventory: str, task: str, delay: float) -> Result:
+    """`swarmctl up --json`, sent SIGINT `delay` seconds after the task named `task...` starts."""
+    proc = subprocess.Popen([sys.executable, "-m", "swarmctl", "up", "-i", inventory, "--json"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines, sent = [], False
+    for line in proc.stdout:
+        lines.append(line)
+        event = json.loads(line)
+        if not sent and event.get("event") == "task_start" and event["task"].startswith(task):
+            subprocess.run(["sleep", str(delay)])
+            proc.send_signal(signal.SIGINT)
+            sent = True
+    proc.wait(300)
+    result = Result(subprocess.CompletedProcess(proc.args, proc.returncode, "".join(lines), proc.stderr.read()))
+    assert sent, f"the run never reached {task!r}: {result}"
+    return result
+
+
+def test_an_interrupted_run_exits_130_and_one_more_run_finishes_the_job(own_lab):
+    lab, result, _ = own_lab
+    inventory = result["inventory"]
+    # Mid package install (left running on the hosts), mid push, mid join, mid rollout.
+    for task, delay in (("Keep the Docker engine installed", 6), ("Push the images from", 1),
+                        ("Join workers", 0.2), ("Keep each service at its spec", 2)):
+        run = up_interrupted(inventory, task, delay)
+        assert run.rc == 130, (task, run)
+        summary = run.summary()
+        assert summary["status"] == "interrupted", (task, summary)
+        assert "Traceback" not in run.output
+    done = swarmctl("up", "-i", inventory, "--json")
+    assert done.rc == 0, done
+    again = swarmctl("up", "-i", inventory, "--json")
+    assert again.rc == 0 and again.summary()["changed"] == 0, again
+    nodes = on(lab, "base2", "docker node ls --format '{{.Hostname}} {{.Status}}'").splitlines()
+    assert sorted(nodes) == ["base2 Ready", "base3 Ready"]
+    assert on(lab, "base2", "docker service ls --filter name=web --format '{{.Replicas}}'") == "6/6"
+
+
+def test_a_host_that_already_ran_docker_keeps_its_configuration_containers_and_data(own_lab):
+    lab, result, before = own_lab
+    inventory = result["inventory"]
+    assert swarmctl("up", "-i", inventory).rc == 0
+    assert json.loads(on(lab, "base3", "cat /etc/docker/daemon.json")) == HAND_WRITTEN
+    assert on(lab, "base3", "docker info --format '{{.DockerRootDir}} {{.LoggingDriver}}'") == \
+        "/var/lib/docker/moved local"
+    assert own_container(lab) == before, "its container never stopped and its data is there"
+    # What the run says of it, when it meets the host's daemon.json (here: again, its record taken away).
+    on(lab, "base3", "rm /etc/swarmctl/docker-daemon-keys.json")
+    run = swarmctl("up", "-i", inventory, "--tags", "engine")
+    assert run.rc == 0, run
+    assert ("kept the host's own data-root, default-address-pools, log-driver, max-concurrent-downloads" in run.stdout
+            and "left swarmctl's defaults for log-driver, log-opts out" in run.stdout), run
+
+
+def test_a_change_that_restarts_the_engine_is_refused_while_the_host_runs_its_own_containers(own_lab, tmp_path):
+    lab, result, before = own_lab
+    inventory = yaml.safe_load(Path(result["inventory"]).read_text())
+    base3 = inventory["all"]["children"]["workers"]["hosts"]["base3"]
+    base3["docker_engine_daemon_extra"] = {"log-level": "warn"}
+    path = tmp_path / "inventory.yml"
+    path.write_text(yaml.safe_dump(inventory))
+    refused = swarmctl("up", "-i", str(path), "--tags", "engine")
+    assert refused.rc == 3, refused
+    assert "would stop the containers this host runs outside the swarm: userapp" in refused.stdout
+    assert "Nothing was changed" in refused.stdout and "docker_engine_restart_containers: true" in refused.stdout
+    assert json.loads(on(lab, "base3", "cat /etc/docker/daemon.json")) == HAND_WRITTEN
+    assert own_container(lab) == before
+
+    # Allowed for this host: drained, restarted, its container started again, its availability back.
+    base3["docker_engine_restart_containers"] = True
+    path.write_text(yaml.safe_dump(inventory))
+    allowed = swarmctl("up", "-i", str(path), "--tags", "engine")
+    assert allowed.rc == 0, allowed
+    for said in ("daemon.json: added log-level", "set availability drain", "restarted docker",
+                 "containers outside the swarm running again: userapp", "set availability active"):
+        assert said in allowed.stdout, (said, allowed)
+    after = own_container(lab)
+    assert after["running"] and after["data"] == "kept" and after["started"] != before["started"]
+    assert json.loads(on(lab, "base3", "cat /etc/docker/daemon.json")) == {**HAND_WRITTEN, "log-level": "warn"}
+    assert on(lab, "base2", "docker node inspect base3 --format '{{.Spec.Availability}} {{.Status.State}}'") == \
+        "active ready"
+    assert swarmctl("up", "-i", str(path), "--tags", "engine", "--json").summary()["changed"] == 0
+
+
+def test_moving_the_data_root_is_refused(own_lab, tmp_path):
+    lab, result, _ = own_lab
+    inventory = yaml.safe_load(Path(result["inventory"]).read_text())
+    inventory["all"]["children"]["managers"]["hosts"]["base2"]["docker_engine_daemon_extra"] = {
+        "data-root": "/var/lib/docker/elsewhere"}
+    path = tmp_path / "inventory.yml"
+    path.write_text(yaml.safe_dump(inventory))
+    daemon_json = on(lab, "base2", "cat /etc/docker/daemon.json")
+    run = swarmctl("up", "-i", str(path), "--tags", "engine")
+    assert run.rc == 3, run
+    assert "would move the engine's data-root from /var/lib/docker to /var/lib/docker/elsewhere" in run.stdout
+    assert on(lab, "base2", "cat /etc/docker/daemon.json") == daemon_json
