@@ -242,16 +242,17 @@ from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
 from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api, registry_auth, registry_of
 from ansible.module_utils.swarmctl_swarm import REBALANCING_LABEL, list_nodes, local_state
 from ansible.module_utils.swarmctl_service import (
+    HIDDEN,
     ROLLOUT_OUTCOME,
     SERVICE_OPTIONS,
-    as_declared,
-    diff_views,
-    image_lookup_problem,
     RolloutWatch,
     SpecError,
+    as_declared,
     build_spec,
     convergence,
+    diff_views,
     failure_lines,
+    image_lookup_problem,
     merge_partial,
     monitor_seconds,
     parse_time,
@@ -431,8 +432,25 @@ ARGUMENT_SPEC = dict(
 )
 
 
+class ServiceModule(AnsibleModule):
+    """An AnsibleModule whose results show the arguments (what -vvv prints as `invocation`) with the service's
+    environment variables named, never valued: they often carry credentials."""
+
+    def _shown(self):
+        env = self.params.get("env")
+        return {"module_args": dict(self.params, env={name: HIDDEN for name in env}) if env else self.params}
+
+    def exit_json(self, **result):
+        result.setdefault("invocation", self._shown())
+        super().exit_json(**result)
+
+    def fail_json(self, msg, **result):
+        result.setdefault("invocation", self._shown())
+        super().fail_json(msg, **result)
+
+
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = ServiceModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
     api = engine_api(module)
     if p["on_leader_only"]:

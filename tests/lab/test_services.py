@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from helpers import swarmctl
+from swarmctl import paths
 from swarmctl.lab.lab import container_name
 
 pytestmark = pytest.mark.lab
@@ -244,10 +245,21 @@ def test_engines_restart_for_a_config_change_one_node_at_a_time_and_a_service_ke
 
 def test_switching_a_service_between_replicated_and_global_needs_recreate(converged, tmp_path):
     lab, result, _ = converged
-    probe = {"name": "probe", "image": "westos.org/web:v1", "replicas": 1}
+    probe = {"name": "probe", "image": "westos.org/web:v1", "replicas": 1, "env": {"GREETING": "hello-7f3a9e"}}
     try:
         assert swarmctl("deploy", "-i", result["inventory"], "-e", json.dumps({"swarmctl_services": [probe]})).rc == 0
         created = on(lab, "base2", "docker", "service", "inspect", "probe", "--format", "{{.ID}}")
+        # A diff (and -vvv) names the environment variables and says which changed, never their values, on
+        # screen or in the run's files.
+        greeted = json.dumps({"swarmctl_services": [{**probe, "env": {"GREETING": "hi-0b52c1"}}]})
+        diff = swarmctl("deploy", "-i", result["inventory"], "-e", greeted, "--check", "--diff", "-vvv")
+        assert diff.rc == 0, diff
+        assert "GREETING" in diff.stdout and "(hidden), changed" in diff.stdout, diff
+        runs = sorted(paths.runs_dir().iterdir(), key=lambda p: p.stat().st_mtime)
+        kept = (runs[-1] / "artifacts" / "run" / "stdout").read_text()
+        for value in ("hello-7f3a9e", "hi-0b52c1"):
+            assert value not in diff.output and value not in kept, value
+
         switched = json.dumps({"swarmctl_services": [{**probe, "mode": "global"}]})
         refused = swarmctl("deploy", "-i", result["inventory"], "-e", switched)
         assert refused.rc == 3, refused

@@ -151,3 +151,18 @@ def test_the_control_machine_may_be_a_swarm_host_on_purpose():
     assert report["errors"] == []
     ssh_to_self = check_inventory(groups, {"me": {"address": "127.0.0.1"}})
     assert any("ansible_connection: local" in e for e in ssh_to_self["errors"])
+
+
+def test_every_option_a_service_may_hold_reaches_the_module():
+    """The inventory check accepts SERVICE_OPTIONS; the services role must pass each of them on, or a setting
+    the check let through would be dropped silently."""
+    from pathlib import Path
+
+    import yaml
+
+    from swarmctl_validate_inventory import SERVICE_ITEM_KEYS
+
+    tasks = yaml.safe_load((Path(__file__).resolve().parents[2] / "roles/services/tasks/main.yml").read_text())
+    (deploy,) = [t for t in tasks if "swarmctl_service" in t]
+    passed = set(deploy["swarmctl_service"])
+    assert set(SERVICE_ITEM_KEYS) - {"expose"} <= passed, set(SERVICE_ITEM_KEYS) - {"expose"} - passed
