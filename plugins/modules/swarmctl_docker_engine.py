@@ -17,7 +17,7 @@ description:
     stay behind), as is a C(daemon.json) that is not valid JSON; nothing is changed then.
   - A change of keys the engine reloads (C(labels), C(debug), C(registry-mirrors), ...) is applied with
     C(systemctl reload docker), which stops nothing. Any other change of a running engine's configuration needs
-    a restart, which this module does not do in O(state=present): it returns C(restart_needed) so the caller
+    a restart, which this module does not do in O(state=present); it returns C(restart_needed) so the caller
     can drain the node and restart engines one host at a time. When the host runs containers outside the swarm,
     which a restart would stop, the change is refused (nothing is changed, the containers are named) unless
     O(restart_containers) allows it.
@@ -37,7 +37,7 @@ options:
   daemon_defaults:
     description:
       - Keys set only where the host has no value of its own (log rotation, by default). C(<name>-opts) is set only
-        together with its C(<name>-driver): swarmctl's log options never go with a log driver the host chose.
+        together with its C(<name>-driver), so swarmctl's log options never go with a log driver the host chose.
     type: dict
     default: {}
   restart_containers:

@@ -32,7 +32,7 @@ options:
   system_trust:
     description:
       - Also add the CA to the system trust store (curl, Python and every other TLS client on the node).
-      - Off by default, and taken out again when turned off: the cluster CA carries no name constraints, so a node
+      - Off by default, and taken out again when turned off, because the cluster CA carries no name constraints; a node
         that trusts it system-wide would accept a certificate it signs for any site. The Docker engine needs only
         C(/etc/docker/certs.d/<registry>/ca.crt).
     type: bool

@@ -10,7 +10,7 @@ import zipfile
 
 from helpers import ROOT
 
-MARKER = "not-for-any-package-7f3a9c"
+MARKER = "-".join(["not", "for", "any", "package", "7f3a9c"])  # joined: this file is in the sdist
 SECRETS = ["inventory/seed/credentials/ca.key", "inventory/seed/credentials/registry-password",
            "credentials/swarm-unlock-key", "inventory/mine/credentials/docker-tls/client.key"]
 
