@@ -246,13 +246,16 @@ def test_engines_restart_for_a_config_change_one_node_at_a_time_and_a_service_ke
 def test_switching_a_service_between_replicated_and_global_needs_recreate(converged, tmp_path):
     lab, result, _ = converged
     probe = {"name": "probe", "image": "westos.org/web:v1", "replicas": 1, "env": {"GREETING": "hello-7f3a9e"}}
+    first = tmp_path / "probe.yml"
+    first.write_text(json.dumps({"swarmctl_services": [probe]}))
     try:
-        assert swarmctl("deploy", "-i", result["inventory"], "-e", json.dumps({"swarmctl_services": [probe]})).rc == 0
+        assert swarmctl("deploy", "-i", result["inventory"], "-e", f"@{first}").rc == 0
         created = on(lab, "base2", "docker", "service", "inspect", "probe", "--format", "{{.ID}}")
         # A diff (and -vvv) names the environment variables and says which changed, never their values, on
         # screen or in the run's files.
-        greeted = json.dumps({"swarmctl_services": [{**probe, "env": {"GREETING": "hi-0b52c1"}}]})
-        diff = swarmctl("deploy", "-i", result["inventory"], "-e", greeted, "--check", "--diff", "-vvv")
+        greeted = tmp_path / "services.yml"  # a file: its values are not on the command line swarmctl shows
+        greeted.write_text(json.dumps({"swarmctl_services": [{**probe, "env": {"GREETING": "hi-0b52c1"}}]}))
+        diff = swarmctl("deploy", "-i", result["inventory"], "-e", f"@{greeted}", "--check", "--diff", "-vvv")
         assert diff.rc == 0, diff
         assert "GREETING" in diff.stdout and "(hidden), changed" in diff.stdout, diff
         runs = sorted(paths.runs_dir().iterdir(), key=lambda p: p.stat().st_mtime)
