@@ -146,6 +146,7 @@ class Progress:
         self.messages: list[str] = []  # errors Ansible printed outside host results
         self.warnings: list[str] = []  # every warning Ansible gave, once each
         self.bad_input = False  # a check of the input (inventory, variables) refused it
+        self._seen: dict[str, dict] = {}  # host -> counts of its results, for a run that ends without a recap
         self._lock = threading.Lock()
         self._live = False
         self._ticker: threading.Thread | None = None
@@ -193,6 +194,9 @@ class Progress:
     def close(self) -> None:
         self._stop.set()
         self._finish_task()
+        if not self.stats.hosts and self._seen:
+            # No recap (an interrupted run): what the host results said so far.
+            self.stats = RunStats(hosts=self._seen)
 
     # -- events -----------------------------------------------------------------------------
     def handle(self, event: dict) -> bool:
@@ -237,6 +241,10 @@ class Progress:
         if self.task is None:
             self.task = TaskState(name=data.get("task") or "", play=self.play or "", started=self.clock())
         self.task.results[host] = (status, message)
+        counts = self._seen.setdefault(host, {})
+        for key in {"changed": ("ok", "changed"), "ok": ("ok",), "failed": ("failures",), "ignored": ("ok", "ignored"),
+                    "unreachable": ("unreachable",), "skipped": ("skipped",)}.get(status, ()):
+            counts[key] = counts.get(key, 0) + 1
         self.outcomes.append((self.task.name, host, status, message or str(res.get("msg") or "")))
         for warning in result_warnings(res):
             self._warning(warning, host)

@@ -182,3 +182,25 @@ def test_secret_values_are_never_printed():
     progress.close()
     progress.emit({"event": "x", "msg": "hunter2-password"})
     assert "hunter2-password" not in out.getvalue() and "********" in out.getvalue()
+
+
+def test_a_run_cut_short_counts_what_its_hosts_reported():
+    """An interrupted run has no recap: its summary still says what changed before it stopped."""
+    progress = Progress(io.StringIO())
+    for event in play_events()[:-1]:  # everything but the recap
+        progress.handle(event)
+    progress.close()
+    assert progress.stats.changed == 1 and progress.stats.failed and progress.stats.unreachable
+    assert progress.stats.hosts["a"] == {"ok": 1, "changed": 1, "skipped": 1}  # as Ansible counts: ok includes changed
+
+
+def test_what_changed_results_did_is_listed_under_the_task_grouped_across_hosts():
+    out = io.StringIO()
+    progress = Progress(out)
+    progress.handle(ev("playbook_on_task_start", task="Keep the engine"))
+    for host in ("a", "b", "c"):
+        progress.handle(ev("runner_on_ok", host=host, res={"changed": True, "actions": ["wrote /etc/docker/daemon.json"]}))
+    progress.handle(ev("runner_on_ok", host="d", res={"changed": False, "actions": ["not shown: nothing changed"]}))
+    progress.close()
+    assert "      a b c: wrote /etc/docker/daemon.json" in out.getvalue()
+    assert "not shown" not in out.getvalue()
