@@ -36,21 +36,7 @@ def demotion_problem(nodes: list[dict], node_id: str) -> str | None:
 
     nodes: node summaries (see summarize_node). Safe means: it is not the last manager, and the
     managers that remain reachable still form a majority of the managers that remain."""
-    managers = [n for n in nodes if n["role"] == "manager"]
-    target = next((n for n in managers if n["id"] == node_id), None)
-    if target is None:
-        return None
-    if len(managers) == 1:
-        return f"{target['hostname']} is the last manager; a swarm cannot run without one"
-    remaining = [n for n in managers if n["id"] != node_id]
-    reachable = [n for n in remaining if n["reachability"] == "reachable"]
-    if not has_quorum(len(reachable), len(remaining)):
-        return (
-            f"demoting {target['hostname']} would leave {len(reachable)} reachable manager(s) of {len(remaining)}, "
-            f"short of the majority Raft needs ({len(remaining) // 2 + 1}); bring the unreachable managers back "
-            "(or remove them) first"
-        )
-    return None
+    return removal_problem(nodes, [node_id])
 
 
 def removal_problem(nodes: list[dict], node_ids: list[str]) -> str | None:
@@ -65,6 +51,8 @@ def removal_problem(nodes: list[dict], node_ids: list[str]) -> str | None:
     names = ", ".join(n["hostname"] for n in leaving)
     remaining = [n for n in managers if n["id"] not in node_ids]
     if not remaining:
+        if len(leaving) == 1:
+            return f"{names} is the last manager; a swarm cannot run without one"
         return (f"demoting {names} would leave the swarm without a manager, and a swarm cannot run without one; "
                 "keep at least one manager")
     reachable = [n for n in remaining if n["reachability"] == "reachable"]
