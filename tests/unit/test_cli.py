@@ -74,3 +74,17 @@ def test_dashboard_answers_only_to_its_own_address():
     assert not host_allowed(None, "127.0.0.1")
     assert host_allowed("10.0.0.5:8765", "0.0.0.0") and not host_allowed("evil.example", "0.0.0.0")
     assert host_allowed("[::1]:8765", "::1") and not host_allowed("10.0.0.6", "10.0.0.5")
+
+
+def test_the_dashboard_warns_when_it_listens_beyond_this_machine(tmp_path):
+    from swarmctl.dashboard.collector import CollectorError
+    from swarmctl.dashboard.server import serve
+
+    said = []
+    with pytest.raises(CollectorError):  # no such inventory: it stops there, after the warning
+        serve(tmp_path / "none.yml", "0.0.0.0", 0, 1.0, said.append)
+    assert said and "other machines can reach it" in said[0] and "--bind 127.0.0.1" in said[0]
+    said.clear()
+    with pytest.raises(CollectorError):
+        serve(tmp_path / "none.yml", "127.0.0.1", 0, 1.0, said.append)
+    assert said == []
