@@ -96,13 +96,6 @@ class ExtraVars:
             args += ["-e", item.display()]
         return args
 
-    def merged(self) -> dict:
-        """Every variable given, later ones winning (as Ansible combines them, at the top level)."""
-        merged: dict = {}
-        for item in self.items:
-            merged.update(item.data or {})
-        return merged
-
     def secret_values(self) -> set[str]:
         """The values that must never be printed: those of secret-looking names."""
         found: set[str] = set()

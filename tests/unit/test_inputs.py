@@ -34,7 +34,8 @@ def test_ordinary_names(name):
 def test_key_value_json_and_files_parse_like_ansible(tmp_path):
     (tmp_path / "vars.yml").write_text("a: 1\nnested: {password: hunter22}\n")
     parsed = parse_extra_vars(["x=1 y='two words'", '{"z": [1, 2]}', "@vars.yml"], cwd=tmp_path)
-    assert parsed.merged() == {"x": "1", "y": "two words", "z": [1, 2], "a": 1, "nested": {"password": "hunter22"}}
+    assert [item.data for item in parsed.items] == [{"x": "1", "y": "two words"}, {"z": [1, 2]},
+                                                    {"a": 1, "nested": {"password": "hunter22"}}]
     assert parsed.items[2].path == tmp_path / "vars.yml"  # relative to the user's directory, made absolute
     assert parsed.secret_values() == {"hunter22"}
 
