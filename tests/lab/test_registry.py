@@ -77,7 +77,8 @@ def test_all_demo_images_are_in_the_registry(converged):
     lab, result, _ = converged
     password = (creds(lab) / "registry-password").read_text()
     tags = ansible_cmd(Path(result["inventory"]), "base2", "command",
-                       f"curl -s -u swarmctl:{password} https://{REGISTRY}/v2/web/tags/list")
+                       f"curl -s -u swarmctl:{password} --cacert /etc/docker/certs.d/{REGISTRY}/ca.crt "
+                       f"https://{REGISTRY}/v2/web/tags/list")
     for tag in ("v1", "v2", "broken"):
         assert f'"{tag}"' in tags.stdout, tags
 
