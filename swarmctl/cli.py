@@ -154,6 +154,16 @@ def build_parser() -> argparse.ArgumentParser:
     maint.add_argument("--reason", default="planned maintenance", help="why, shown by swarmctl status")
     maint.set_defaults(playbook="maintenance.yml", node_var="nodes")
 
+    reset = sub.add_parser("reset", parents=[common, _playbook_options()],
+                           help="take the swarm off the inventory's hosts, to start over (playbooks/reset.yml)",
+                           description="Remove every service (HAProxy too) and the reconciler, and make every "
+                           "node leave the swarm, which takes its networks, configs and secrets with it. The "
+                           "engines, the registry, the certificates and containers outside the swarm stay; a host "
+                           "in another swarm is left as it is. `swarmctl up` afterwards builds the swarm anew. "
+                           "Destructive: needs --yes.")
+    reset.add_argument("--yes", action="store_true", help="confirm: the swarm and its services are gone")
+    reset.set_defaults(playbook="reset.yml", destructive=True)
+
     deploy = sub.add_parser("deploy", parents=[common, _playbook_options()],
                             help="put services online at their declared specs (playbooks/deploy.yml)",
                             description="Create or update the services of the inventory's swarmctl_services (or "

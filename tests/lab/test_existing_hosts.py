@@ -163,3 +163,28 @@ def test_moving_the_data_root_is_refused(own_lab, tmp_path):
     assert run.rc == 3, run
     assert "would move the engine's data-root from /var/lib/docker to /var/lib/docker/elsewhere" in run.stdout
     assert on(lab, "base2", "cat /etc/docker/daemon.json") == daemon_json
+
+
+def test_reset_takes_the_swarm_off_and_leaves_the_hosts_own_things(own_lab):
+    lab, result, _ = own_lab
+    inventory = result["inventory"]
+    assert swarmctl("up", "-i", inventory).rc == 0
+    asked = swarmctl("reset", "-i", inventory)
+    assert asked.rc == 2 and "--yes" in asked.stderr, asked
+    mine = own_container(lab)
+    daemon_json = on(lab, "base3", "cat /etc/docker/daemon.json")
+    reset = swarmctl("reset", "--yes", "-i", inventory, "--json")
+    assert reset.rc == 0, reset
+    for host in ("base2", "base3"):
+        assert on(lab, host, "docker info --format '{{.Swarm.LocalNodeState}}'") == "inactive"
+    assert on(lab, "base2", "systemctl is-active swarmctl-reconciler", check=False) != "active"
+    assert own_container(lab) == mine and on(lab, "base3", "cat /etc/docker/daemon.json") == daemon_json
+    assert on(lab, "foundation78", "systemctl is-active docker-registry") == "active", "the registry stays"
+    again = swarmctl("reset", "--yes", "-i", inventory, "--json")
+    assert again.rc == 0 and again.summary()["changed"] == 0, again
+    # And from scratch again.
+    anew = swarmctl("up", "-i", inventory, "--json")
+    assert anew.rc == 0, anew
+    assert sorted(on(lab, "base2", "docker node ls --format '{{.Hostname}} {{.Status}}'").splitlines()) == \
+        ["base2 Ready", "base3 Ready"]
+    assert on(lab, "base2", "docker service ls --filter name=web --format '{{.Replicas}}'") == "6/6"
