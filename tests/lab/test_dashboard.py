@@ -3,13 +3,11 @@ drawn, and a change in the cluster shows up without a reload. Screenshots go to 
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
