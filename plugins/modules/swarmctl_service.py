@@ -527,11 +527,7 @@ def run(module, api, service):
     if current is None:
         action, changes = "created", ["(new service)"]
     else:
-        changes = spec_differences(desired, as_declared(current["Spec"], REBALANCING_LABEL))
-        image_path = "TaskTemplate.ContainerSpec.Image"
-        if image_path in changes and same_image(desired["TaskTemplate"]["ContainerSpec"]["Image"],
-                                                current["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]):
-            changes.remove(image_path)
+        changes = differences(desired, current["Spec"])
         action = "updated" if changes else "unchanged"
     mode_switch = current is not None and set(current["Spec"].get("Mode", {})) != set(desired["Mode"])
     if mode_switch and not p["recreate"]:
@@ -551,15 +547,23 @@ def run(module, api, service):
         return result
     if not changes:
         # The spec is already the declared one, but its rollout may still run (a run interrupted while it
-        # followed it): follow it to its end, so that running again finishes the job.
+        # followed it): follow it to its end, so that running again finishes the job. Not the reconciler's
+        # rebalance (it follows that itself). The outcome fails the task only where the service no longer
+        # runs its declared spec (paused, or rolled back to another one).
         status = (current or {}).get("UpdateStatus") or {}
-        if p["wait"] and status.get("State") in ("updating", "rollback_started"):
+        rebalancing = REBALANCING_LABEL in (current or {}).get("Spec", {}).get("Labels", {})
+        if p["wait"] and status.get("State") in ("updating", "rollback_started") and not rebalancing:
             rollout, running, failures, message = service.follow(parse_time(status.get("StartedAt", "")),
                                                                  current["Spec"]["Mode"], True)
             result.update(rollout=rollout, running=running, failed_tasks=failures)
-            if rollout != "converged":
+            now = service.current()
+            declared = now is not None and not differences(desired, now["Spec"])
+            if rollout == "paused" or (rollout != "converged" and not declared):
                 result.update(failed=True, msg=_rollout_failure(p, "updating", rollout, service, failures, message,
                                                                 running))
+            elif rollout != "converged":
+                module.warn(f"service {p['name']}: an update under way when this run came {rollout.replace('_', ' ')} "
+                            f"({message}); the service runs its declared spec")
         return result
 
     since = engine_time(api)
@@ -583,6 +587,17 @@ def run(module, api, service):
         verb = {"created": "creating", "updated": "updating", "recreated": "recreating"}.get(action, action)
         result.update(failed=True, msg=_rollout_failure(p, verb, rollout, service, failures, message, running))
     return result
+
+
+def differences(desired, live):
+    """Where a live spec differs from the desired one, as its owner declared it (see as_declared), the same image
+    by another reference (a tag and its digest) not counted."""
+    found = spec_differences(desired, as_declared(live, REBALANCING_LABEL))
+    image_path = "TaskTemplate.ContainerSpec.Image"
+    if image_path in found and same_image(desired["TaskTemplate"]["ContainerSpec"]["Image"],
+                                          live["TaskTemplate"]["ContainerSpec"]["Image"]):
+        found.remove(image_path)
+    return found
 
 
 def _rollout_failure(p, verb, rollout, service, failures, message, running):
