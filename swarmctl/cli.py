@@ -164,6 +164,17 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--yes", action="store_true", help="confirm: the swarm and its services are gone")
     reset.set_defaults(playbook="reset.yml", destructive=True)
 
+    recover = sub.add_parser("recover", parents=[common, _playbook_options()],
+                             help="rebuild a swarm that lost quorum from a surviving manager (playbooks/recover.yml)",
+                             description="When the majority of the managers is gone for good: pick the surviving "
+                             "manager whose Raft log goes furthest (and say why), force a new cluster there (services, "
+                             "networks, secrets and configs are kept), remove the lost managers, and join healthy "
+                             "hosts as managers one at a time until the swarm has the inventory's number again. "
+                             "Refuses, changing nothing, while a manager leads (use remove-node) or when no manager "
+                             "survives. Destructive: needs --yes.")
+    recover.add_argument("--yes", action="store_true", help="confirm: the lost managers are gone for good")
+    recover.set_defaults(playbook="recover.yml", destructive=True)
+
     deploy = sub.add_parser("deploy", parents=[common, _playbook_options()],
                             help="put services online at their declared specs (playbooks/deploy.yml)",
                             description="Create or update the services of the inventory's swarmctl_services (or "

@@ -23,7 +23,7 @@ from ansible.module_utils.swarmctl_swarm import (  # noqa: E402
 
 
 def swarmctl_membership(local, cluster_id, node_ids):
-    """none | ours | other | broken | locked, for a host's swarmctl_swarm_info `local` result."""
+    """none | ours | other | stale | broken | locked, for a host's swarmctl_swarm_info `local` result."""
     return membership(local or {"state": "inactive"}, cluster_id, list(node_ids or []))
 
 
@@ -47,6 +47,54 @@ def swarmctl_membership_problems(hosts, hostvars, swarm):
         if problem:
             out.append(f"{host}: {problem}")
     return out
+
+
+def swarmctl_newest_swarm_first(hosts, hostvars):
+    """Live managers (their swarm_info results), those of the most recently rebuilt swarm first, else in the given
+    order: a manager a recover left out may come back to a stale copy with a leader and the same swarm id."""
+    def recovered(host):
+        return ((hostvars[host].get("swarm_info") or {}).get("swarm") or {}).get("recovered") or ""
+
+    hosts = list(hosts or [])
+    return sorted(hosts, key=recovered, reverse=True) if any(recovered(h) for h in hosts) else hosts
+
+
+def swarmctl_swarm_copies(hosts, hostvars):
+    """The swarms the hosts' engines describe (their swarm_info results), one entry per swarm id and leader: two
+    entries with one id are two copies of a swarm, each with a leader of its own - a swarm rebuilt by a recover,
+    and the stale copy its lost managers hold when they come back."""
+    copies = {}
+    for host in hosts or []:
+        swarm = (hostvars[host].get("swarm_info") or {}).get("swarm")
+        if not swarm:
+            continue
+        leader = next((n for n in swarm.get("nodes", []) if n.get("leader")), {})
+        copy = copies.setdefault((swarm["id"], leader.get("id", "")), {
+            "id": swarm["id"], "leader": leader.get("hostname", ""), "recovered": swarm.get("recovered") or "",
+            "hosts": []})
+        copy["hosts"].append(host)
+    return list(copies.values())
+
+
+def swarmctl_split_problem(copies):
+    """Why swarmctl cannot tell which copy of a swarm is current (empty when it can: one copy, or one rebuilt more
+    recently than every other by `swarmctl recover`)."""
+    by_id = {}
+    for copy in copies or []:
+        by_id.setdefault(copy["id"], []).append(copy)
+    for same in by_id.values():
+        if len(same) < 2:
+            continue
+        newest = max(c["recovered"] for c in same)
+        if newest and sum(c["recovered"] == newest for c in same) == 1:
+            continue
+        described = "; ".join(f"{', '.join(c['hosts'])} see a swarm led by {c['leader'] or 'nobody'}"
+                              f"{' (rebuilt ' + c['recovered'] + ')' if c['recovered'] else ''}" for c in same)
+        return (f"swarm {same[0]['id']} exists twice, each copy with a leader of its own: {described}. This happens "
+                "when a swarm rebuilt from one manager (docker swarm init --force-new-cluster) meets the managers it "
+                "was rebuilt without, and swarmctl cannot tell which copy is current. Nothing was changed. Decide "
+                "which copy to keep; on every host of the other run `docker swarm leave --force`; then run again.")
+    return ""
 
 
 def swarmctl_not_members(hosts, hostvars, swarm):
@@ -158,6 +206,9 @@ class FilterModule:
             "swarmctl_membership_problem": swarmctl_membership_problem,
             "swarmctl_membership_problems": swarmctl_membership_problems,
             "swarmctl_not_members": swarmctl_not_members,
+            "swarmctl_newest_swarm_first": swarmctl_newest_swarm_first,
+            "swarmctl_swarm_copies": swarmctl_swarm_copies,
+            "swarmctl_split_problem": swarmctl_split_problem,
             "swarmctl_node_entries": swarmctl_node_entries,
             "swarmctl_node_changes": swarmctl_node_changes,
             "swarmctl_nodes_named": swarmctl_nodes_named,

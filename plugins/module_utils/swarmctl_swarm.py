@@ -14,6 +14,10 @@ MAINTENANCE_LABEL = "io.swarmctl.maintenance"
 # stop-first meanwhile. swarmctl_service reads the service as if it were not there, so a run in between changes
 # nothing the reconciler will put back itself.
 REBALANCING_LABEL = "io.swarmctl.rebalancing"
+# Swarm label set when a new cluster is forced (`swarmctl recover`): when and from which host. Managers removed by
+# the recovery that come back still hold the old Raft group - a majority of it, perhaps, with a leader and the same
+# swarm id - and this tells the rebuilt swarm from that stale copy (newest first).
+RECOVERED_LABEL = "io.swarmctl.recovered"
 
 
 def in_maintenance(node: dict) -> bool:
@@ -65,8 +69,136 @@ def removal_problem(nodes: list[dict], node_ids: list[str]) -> str | None:
     return None
 
 
+# What a manager's engine says (`docker info`, Swarm.Error) while its swarm has no Raft leader: quorum lost, or
+# an election not over yet.
+NO_LEADER = "does not have a leader"
+
+
+def leaderless(local: dict) -> bool:
+    """Whether a host is a manager of a swarm that has no leader (its own view, see local_state)."""
+    return local.get("state") == "active" and bool(local.get("is_manager")) and NO_LEADER in (local.get("error") or "")
+
+
+class RecoveryRefused(Exception):
+    """swarmctl recover does not fit the swarm's state; the message says why and what to do instead."""
+
+
+def recovery_plan(found: dict, order: list[str]) -> dict:
+    """Which surviving manager a swarm that lost quorum is rebuilt from, and why.
+
+    found: inventory host -> its swarm_info result (local, raft, quorum, swarm), or None when the host did not
+    answer. order: the inventory's managers then workers, to break ties. Raises RecoveryRefused when quorum is
+    not lost, when no manager survives, or when the survivors do not agree on one swarm."""
+    answered = {h: r for h, r in found.items() if r}
+    silent = sorted(h for h, r in found.items() if not r)
+    leading = [h for h in order if h in answered and answered[h].get("swarm")]
+    if leading:
+        return _resumed_plan(leading[0], answered, order)
+    survivors = [h for h in order if h in answered and leaderless(answered[h].get("local") or {})]
+    if not survivors:
+        locked = [h for h in order if h in answered and (answered[h].get("local") or {}).get("state") == "locked"]
+        if locked:
+            raise RecoveryRefused(
+                f"{', '.join(locked)} {'is' if len(locked) == 1 else 'are'} locked (autolock): unlock with "
+                "`docker swarm unlock` and the key in credentials/swarm-unlock-key, then run recover again; "
+                "nothing was changed.")
+        raise RecoveryRefused(
+            "no manager of the swarm survives: no host of the inventory that answered is a manager "
+            f"({', '.join(silent) or 'every host answered'}{' did not answer' if silent else ''}). recover needs one "
+            "surviving manager's Raft state. Start over on these hosts (`swarmctl reset --yes`, then `swarmctl up`) "
+            "or bring a manager's host back; nothing was changed.")
+    ids = {h: answered[h]["local"]["node_id"] for h in survivors}
+    members = set(answered[survivors[0]]["local"].get("remote_manager_ids") or [])
+    strangers = [h for h in survivors
+                 if ids[h] not in members or set(answered[h]["local"].get("remote_manager_ids") or []) != members]
+    if strangers:
+        raise RecoveryRefused(
+            f"the surviving managers do not belong to one swarm ({', '.join(strangers)} is not among "
+            f"{survivors[0]}'s managers); keep one swarm per inventory. Nothing was changed.")
+    total = len(members) or 1
+    if has_quorum(len(survivors), total):
+        raise RecoveryRefused(
+            f"the swarm has no leader, but {len(survivors)} of its {total} managers answer, a majority: it is "
+            "electing one. Wait a minute and look again with `swarmctl status`; nothing was changed.")
+
+    def recency(host):
+        raft = answered[host].get("raft") or {}
+        return raft.get("snapshot_index", 0), raft.get("last_write", 0.0), -order.index(host)
+
+    chosen = max(survivors, key=recency)
+    if len(survivors) == 1:
+        why = f"{chosen} is the only manager left of {total}"
+    else:
+        raft = answered[chosen].get("raft") or {}
+        why = (f"{chosen} holds the most recent Raft state of the {len(survivors)} managers left of {total} "
+               f"(newest snapshot at index {raft.get('snapshot_index', 0)}, last log write at "
+               f"{time.strftime('%H:%M:%S', time.gmtime(raft.get('last_write', 0)))} UTC)")
+    local = answered[chosen]["local"]
+    addrs = dict(zip(local.get("remote_manager_ids") or [], local.get("remote_managers") or []))
+    lost = [{"node_id": i, "host": f"the manager at {addrs.get(i) or 'an unknown address'}"}
+            for i in sorted(members - set(ids.values()))]
+    others = [h for h in survivors if h != chosen]
+    return {"chosen": chosen, "why": why, "node_addr": local["node_addr"], "survivors": survivors, "others": others,
+            "lost": lost, "managers_before": total,
+            # The other survivors' nodes go with the lost ones: their Raft state is the old group's; they join again.
+            "remove": lost + [{"node_id": ids[h], "host": h} for h in others]}
+
+
+def _resumed_plan(leader: str, answered: dict, order: list[str]) -> dict:
+    """A swarm with a leader: refused, unless its reachable managers are a minority of the managers in its node
+    list - a new cluster forced by a recover that did not finish (its Raft group is smaller than the list)."""
+    nodes = answered[leader]["swarm"].get("nodes") or []
+    managers = [n for n in nodes if n["role"] == "manager"]
+    reachable = [n for n in managers if n["reachability"] == "reachable"]
+    if has_quorum(len(reachable), len(managers)):
+        raise RecoveryRefused(
+            f"quorum is not lost: {leader} answers for the swarm, {len(reachable)} of {len(managers)} managers "
+            "reachable. recover is for a swarm that lost the majority of its managers. To take dead managers out, "
+            "run `swarmctl remove-node HOST --yes` (or let the reconciler replace them); nothing was changed.")
+    others = [h for h in order if h in answered and leaderless(answered[h].get("local") or {})]
+    other_ids = {answered[h]["local"]["node_id"] for h in others}
+    lost = [{"node_id": n["id"], "host": n["hostname"]} for n in managers
+            if n["reachability"] != "reachable" and n["id"] not in other_ids]
+    return {"chosen": leader, "why": f"{leader} leads a swarm already forced from it by a recover that did not finish "
+            f"({len(reachable)} of {len(managers)} managers reachable); going on from there",
+            "node_addr": answered[leader]["local"]["node_addr"], "survivors": [leader] + others, "others": others,
+            "lost": lost, "managers_before": len(managers),
+            "remove": lost + [{"node_id": answered[h]["local"]["node_id"], "host": h} for h in others]}
+
+
+def recovery_joiners(nodes: list[dict], found: dict, plan: dict, managers_wanted: int, order: list[str]) -> list:
+    """The hosts that join the rebuilt swarm as managers, one at a time, each with what to put back on its new
+    node: the other surviving managers (their Raft state belongs to the old group), then healthy workers, in the
+    inventory's order, until the swarm has managers_wanted managers. nodes: the node list after the new cluster
+    was forced."""
+    by_id = {n["id"]: n for n in nodes}
+    host_of = {(r.get("local") or {}).get("node_id"): h for h, r in found.items() if r}
+    joiners = []
+    for host in plan["others"]:
+        node = by_id.get(found[host]["local"]["node_id"])
+        joiners.append({"host": host, "node_id": found[host]["local"]["node_id"], "addr": found[host]["local"]["node_addr"],
+                        "availability": (node or {}).get("availability", "active"), "labels": (node or {}).get("labels", {}),
+                        "was": "manager", "how": "rejoin"})
+    # Alive by their own engines' word a moment ago: right after the new cluster was forced, the node list says
+    # "unknown" for every node until it reports in again.
+    workers = [n for n in nodes if n["role"] == "worker" and n["availability"] == "active" and not in_maintenance(n)
+               and n["id"] in host_of and (found[host_of[n["id"]]].get("local") or {}).get("state") == "active"]
+    workers.sort(key=lambda n: order.index(host_of[n["id"]]) if host_of[n["id"]] in order else len(order))
+    for node in workers:
+        if 1 + len(joiners) >= managers_wanted:
+            break
+        host = host_of[node["id"]]
+        # A worker that joined through the chosen manager dials it when promoted, so a promotion takes (its tasks
+        # stay); any other would dial a lost manager forever (the Swarm trap) and joins again instead.
+        through_chosen = node["labels"].get(JOIN_ADDR_LABEL, "").rsplit(":", 1)[0] == plan["node_addr"]
+        joiners.append({"host": host, "node_id": node["id"], "addr": found[host]["local"]["node_addr"],
+                        "availability": node["availability"], "labels": node["labels"], "was": "worker",
+                        "how": "promote" if through_chosen else "rejoin"})
+    return joiners
+
+
 def membership(local: dict, expected_cluster: str | None, swarm_node_ids: list[str]) -> str:
-    """Where a node stands relative to our swarm: none | ours | other | broken | locked.
+    """Where a node stands relative to our swarm: none | ours | other | stale | broken | locked.
 
     local: the node's own view (see local_state). A worker cannot see the cluster id, so it is ours
     when its node id is in our swarm's node list."""
@@ -78,7 +210,10 @@ def membership(local: dict, expected_cluster: str | None, swarm_node_ids: list[s
     if state in ("error", "pending") or not local.get("node_id"):
         return "broken"
     if local.get("is_manager") and local.get("cluster_id"):
-        return "ours" if expected_cluster and local["cluster_id"] == expected_cluster else "other"
+        if not expected_cluster or local["cluster_id"] != expected_cluster:
+            return "other"
+        # Same swarm id, yet not in its node list: a manager the swarm was rebuilt without (a stale copy).
+        return "stale" if swarm_node_ids and local["node_id"] not in swarm_node_ids else "ours"
     return "ours" if local["node_id"] in swarm_node_ids else "other"
 
 
@@ -95,6 +230,10 @@ def membership_problem(local: dict, where: str) -> str:
     """What to tell an operator about a host in another swarm or half joined; empty otherwise."""
     if where == "other":
         problem = f"this host is already in another swarm ({describe_local(local)})"
+    elif where == "stale":
+        problem = (f"this host was a manager of this swarm but is not in its node list any more "
+                   f"({describe_local(local)}): the swarm was rebuilt without it (swarmctl recover) or it was removed "
+                   "while away, and it runs a stale copy of the swarm and its services")
     elif where == "broken":
         problem = (f"this host is half joined to a swarm: its engine reports state '{local.get('state')}' "
                    f"({describe_local(local)}){': ' + local['error'] if local.get('error') else ''}")
@@ -155,9 +294,35 @@ def local_state(client) -> dict:
         "is_manager": bool(swarm.get("ControlAvailable")),
         "error": swarm.get("Error") or "",
         "remote_managers": [m.get("Addr") for m in swarm.get("RemoteManagers") or []],
+        "remote_manager_ids": [m.get("NodeID") for m in swarm.get("RemoteManagers") or []],
         "cluster_id": ((swarm.get("Cluster") or {}).get("ID")) or "",
     }
     return result
+
+
+def raft_state(client) -> dict:
+    """How far this manager's copy of the Raft log goes, read from its files: the index of its newest snapshot
+    (files named TERM-INDEX.snap) and when its write-ahead log was last appended to (the newest WAL file's
+    modification time). Empty when the engine keeps no Raft state."""
+    import os
+
+    raft = os.path.join(client.info().get("DockerRootDir") or "/var/lib/docker", "swarm", "raft")
+    found = {"path": raft, "snapshot_index": 0, "last_write": 0.0}
+    try:
+        folders = os.listdir(raft)
+    except OSError:
+        return {}
+    for folder in folders:
+        where = os.path.join(raft, folder)
+        for name in os.listdir(where) if os.path.isdir(where) else []:
+            if folder.startswith("snap") and name.endswith(".snap"):
+                try:
+                    found["snapshot_index"] = max(found["snapshot_index"], int(name[:-5].split("-")[-1], 16))
+                except ValueError:
+                    continue
+            elif folder.startswith("wal") and name.endswith(".wal"):
+                found["last_write"] = max(found["last_write"], os.stat(os.path.join(where, name)).st_mtime)
+    return found
 
 
 def kernel_has_ipvs() -> bool:
@@ -188,7 +353,8 @@ def describe_swarm(client, tokens: bool = False, unlock_key: bool = False) -> di
     (empty when autolock is off) when asked for; secrets: the task that returns them must hide its result."""
     swarm = client.api.inspect_swarm()
     autolock = bool(swarm.get("Spec", {}).get("EncryptionConfig", {}).get("AutoLockManagers"))
-    described = {"swarm": dict(id=swarm["ID"], autolock=autolock, nodes=list_nodes(client))}
+    recovered = (swarm.get("Spec", {}).get("Labels") or {}).get(RECOVERED_LABEL, "")
+    described = {"swarm": dict(id=swarm["ID"], autolock=autolock, recovered=recovered, nodes=list_nodes(client))}
     if tokens:
         described["tokens"] = dict(worker=swarm["JoinTokens"]["Worker"], manager=swarm["JoinTokens"]["Manager"])
     if unlock_key:  # empty when autolock is off

@@ -17,7 +17,7 @@ description:
     anything. Each demotion is waited on (up to O(wait_timeout)) until the node is out of the managers' Raft
     group, so the next one is checked against managers that really remain and the node can leave.
   - With O(drain_wait), a node set to C(drain) is waited on until it runs no tasks and every replicated service
-    runs all its replicas elsewhere.
+    runs all its replicas elsewhere (the latter unless O(drain_wait_services=false)).
   - With O(state=absent), removes the nodes from the swarm's node list - demoting a manager first under the same
     quorum rule, and waiting until the node is down (it left, or its host is gone) unless O(force). The quorum
     rule is checked for all the given nodes together before any of them changes.
@@ -61,6 +61,13 @@ options:
     default: present
   drain_wait:
     description: After setting C(drain), wait until the node's tasks run elsewhere.
+    type: bool
+    default: true
+  drain_wait_services:
+    description:
+      - With O(drain_wait), also wait until every replicated service runs all its replicas. Off where other nodes'
+        tasks are being replaced at the same time (a swarm rebuilt after losing nodes) and only this node's own
+        tasks matter.
     type: bool
     default: true
   force:
@@ -179,8 +186,9 @@ class Nodes:
             self.failed_promotions.append({"host": wanted.get("host"), "node_id": wanted["node_id"]})
             self.actions.append(f"{self.name(wanted)}: did not become a reachable manager within {timeout}s")
 
-    def demote(self, wanted):
-        problem = demotion_problem(list(self.by_id.values()), wanted["node_id"])
+    def demote(self, wanted, leaving=()):
+        """leaving: the other nodes removed with this one (checked together already), left out of the count."""
+        problem = removal_problem(list(self.by_id.values()), [wanted["node_id"], *leaving])
         if problem:
             self.module.fail_json(msg=f"refusing to demote {self.name(wanted)}: {problem}", actions=self.actions)
         if wanted["node_id"] == local_state(self.client)["node_id"]:
@@ -201,7 +209,8 @@ class Nodes:
         timeout = self.module.params["wait_timeout"]
 
         def drained():
-            return not running_tasks_on(self.client, wanted["node_id"]) and not unconverged_services(self.client)
+            return not running_tasks_on(self.client, wanted["node_id"]) and (
+                not self.module.params["drain_wait_services"] or not unconverged_services(self.client))
 
         if not wait_for(drained, timeout, 1.0):
             left = running_tasks_on(self.client, wanted["node_id"])
@@ -247,7 +256,14 @@ def absent(module, nodes):
         if node is None:
             continue
         if node["role"] == "manager":
-            nodes.demote(wanted)
+            try:
+                nodes.demote(wanted, [i for i in wanted_ids if i != wanted["node_id"]])
+            except EngineAPIError as exc:
+                # A manager left out of the Raft group (a new cluster was forced without it) cannot be demoted,
+                # and need not be: the engine removes it as it is.
+                if "raft memberlist" not in str(exc.explanation):
+                    raise
+                nodes.actions[-1] = f"{nodes.name(wanted)}: outside the managers' Raft group, so not demoted"
         if not module.check_mode and not module.params["force"]:
             down = wait_for(lambda: nodes.refresh()[wanted["node_id"]]["state"] == "down", module.params["wait_timeout"], 1.0)
             if not down:
@@ -272,6 +288,7 @@ ARGUMENT_SPEC = dict(
     labels_exclusive=dict(type="bool", default=False),
     state=dict(type="str", choices=["present", "absent"], default="present"),
     drain_wait=dict(type="bool", default=True),
+    drain_wait_services=dict(type="bool", default=True),
     force=dict(type="bool", default=False),
     wait_timeout=dict(type="int", default=120),
     **DOCKER_COMMON_ARGS,

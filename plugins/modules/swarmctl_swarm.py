@@ -87,6 +87,19 @@ options:
       - Not the unlock key - AnsibleModule masks the values of O(unlock_key) in every result.
     type: bool
     default: false
+  force_new_cluster:
+    description:
+      - On a manager of a swarm that lost quorum (no leader), start a new Raft group of this manager alone from its
+        own copy of the swarm's state - services, networks, secrets, configs and the node list are kept - as
+        C(docker swarm init --force-new-cluster) does, and wait until it leads. The other managers stay in the node
+        list, unreachable, for the caller to remove.
+      - The rebuilt swarm is labelled C(io.swarmctl.recovered) (when, from which host), so that it is told from the
+        stale copy its lost managers hold if they come back.
+      - A swarm that has a leader is left as it is - unless its node list still shows a majority of its managers
+        unreachable (a cluster forced before whose lost managers were not yet removed) - that one is only labelled.
+        Used by C(swarmctl recover).
+    type: bool
+    default: false
   force_rejoin:
     description: Leave another swarm, or a half-joined state, before joining this one.
     type: bool
@@ -137,7 +150,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 action:
-  description: What was done - none, initialized, joined, left, unlocked, rejoined, or updated.
+  description: What was done - none, initialized, joined, left, unlocked, rejoined, updated, forced_new_cluster, or
+    marked_recovered (a cluster forced before, its lost managers still listed, marked as the newest copy).
   returned: always
   type: str
 node_id:
@@ -149,7 +163,7 @@ cluster_id:
   returned: always
   type: str
 membership:
-  description: Where the host stood before the run - none, ours, other, broken, locked.
+  description: Where the host stood before the run - none, ours, other, stale (a manager the swarm was rebuilt without), broken, locked.
   returned: always
   type: str
 join_addr:
@@ -170,10 +184,23 @@ tokens:
   type: dict
 """
 
+import socket
+import time
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
 from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
-from ansible.module_utils.swarmctl_swarm import describe_swarm, local_state, membership, membership_problem, wait_for
+from ansible.module_utils.swarmctl_swarm import (
+    RECOVERED_LABEL,
+    describe_swarm,
+    has_quorum,
+    leaderless,
+    list_nodes,
+    local_state,
+    membership,
+    membership_problem,
+    wait_for,
+)
 
 
 # Module level: swarmctl's action plugin validates arguments against it on the control machine.
@@ -194,6 +221,7 @@ ARGUMENT_SPEC = dict(
     unlock_key=dict(type="str", no_log=True),
     rotate_tokens=dict(type="bool", default=False, no_log=False),
     return_swarm=dict(type="bool", default=False),
+    force_new_cluster=dict(type="bool", default=False),
     force_rejoin=dict(type="bool", default=False),
     force=dict(type="bool", default=False),
     **DOCKER_COMMON_ARGS,
@@ -259,6 +287,8 @@ def demoted(client, node_id):
 
 def present(module, client, before, where):
     p = module.params
+    if p["force_new_cluster"]:
+        return force_new_cluster(module, client, before)
     if where == "locked":
         if not p["unlock_key"]:
             module.fail_json(msg="this manager is locked (autolock is on and its engine restarted); run again with the "
@@ -270,7 +300,7 @@ def present(module, client, before, where):
         except EngineAPIError as exc:
             module.fail_json(msg=f"the unlock key was refused: {exc.explanation}")
         return "unlocked"
-    if where in ("other", "broken"):
+    if where in ("other", "stale", "broken"):
         if not p["force_rejoin"]:
             module.fail_json(msg=membership_problem(before, where), membership=where)
         if not module.check_mode:
@@ -282,6 +312,59 @@ def present(module, client, before, where):
     if p["init"]:
         return update_swarm(module, client)
     return "none"
+
+
+def force_new_cluster(module, client, before):
+    if before["state"] == "active" and before["is_manager"] and not leaderless(before):
+        managers = [n for n in list_nodes(client) if n["role"] == "manager"]
+        if has_quorum(sum(n["reachability"] == "reachable" for n in managers), len(managers)):
+            return "none"
+        # Forced already (by a recover that did not finish, or by hand): its lost managers are still listed. Marked
+        # anew, so this copy is the newest should a stale one come back.
+        if not module.check_mode:
+            mark_recovered(client)
+        return "marked_recovered"
+    if not leaderless(before):
+        module.fail_json(msg=f"force_new_cluster needs a manager of a swarm that lost its leader; this host's engine "
+                             f"reports state '{before['state']}'{' as a manager' if before['is_manager'] else ''}")
+    if module.check_mode:
+        return "forced_new_cluster"
+    p = module.params
+    request = _without_none({"ListenAddr": p["listen_addr"], "AdvertiseAddr": p["advertise_addr"] or before["node_addr"],
+                             "DataPathAddr": p["data_path_addr"], "ForceNewCluster": True})
+
+    def leads():
+        try:
+            return bool(client.inspect_swarm().get("ID"))
+        except EngineAPIError:
+            return False
+
+    def forced():
+        # Seen here: a manager that lost its peers a few seconds before answered the request with "no leader"
+        # after 20 s, and took the same request a moment later. Asked again until it leads or time is up.
+        try:
+            client.init_swarm(request)
+        except EngineAPIError as exc:
+            if leaderless(local_state(client)):
+                time.sleep(1)
+                return False
+            raise exc
+        return True
+
+    if not wait_for(forced, p["timeout"], 0.5) or not wait_for(leads, p["timeout"], 0.5):
+        module.fail_json(msg=f"the new swarm was started here but does not answer after {p['timeout']}s: "
+                             f"{local_state(client)['error'] or 'no error given'}; look at `docker info` on this host")
+    mark_recovered(client)
+    return "forced_new_cluster"
+
+
+def mark_recovered(client):
+    """Label the swarm with when and where it was rebuilt, so that it is told from the stale copy its lost managers
+    hold if they come back (the newest copy is the current one)."""
+    swarm = client.inspect_swarm()
+    labels = dict(swarm["Spec"].get("Labels") or {})
+    labels[RECOVERED_LABEL] = f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {socket.gethostname()}"
+    client.update_swarm(swarm["Version"]["Index"], dict(swarm["Spec"], Labels=labels))
 
 
 def join_or_init(module, client):

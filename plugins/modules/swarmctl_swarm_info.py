@@ -12,6 +12,8 @@ description:
   - On a manager also returns the swarm's id and its nodes (role, availability, state, leader, reachability,
     labels), and on request the join tokens and the unlock key; swarmctl's action plugin for this module hides
     a result that carries them from output and logs (as C(no_log) would), while failures stay readable.
+  - A manager whose swarm has no leader (quorum lost, or an election not over) reports RV(quorum=false) instead
+    of the swarm, which no manager can describe then.
   - Changes nothing.
 options:
   tokens:
@@ -20,6 +22,12 @@ options:
     default: false
   unlock_key:
     description: Also return the swarm's unlock key, when autolock is on (managers only).
+    type: bool
+    default: false
+  raft:
+    description:
+      - On a manager, also return how far its copy of the Raft log goes (see RV(raft)); what C(swarmctl recover)
+        compares to rebuild a swarm from the most recent surviving manager.
     type: bool
     default: false
   engine_missing_ok:
@@ -62,6 +70,15 @@ swarm:
     reachability, labels).
   returned: on a manager
   type: dict
+quorum:
+  description: Whether the swarm has a leader (false while quorum is lost or an election runs).
+  returned: on a manager
+  type: bool
+raft:
+  description: The manager's Raft state - path, snapshot_index (its newest snapshot), last_write (epoch seconds of
+    the last append to its log).
+  returned: when O(raft) on a manager
+  type: dict
 tokens:
   description: Worker and manager join tokens.
   returned: when O(tokens) on a manager
@@ -75,11 +92,12 @@ unlock_key:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text
 from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
-from ansible.module_utils.swarmctl_swarm import describe_swarm, kernel_has_ipvs, local_state
+from ansible.module_utils.swarmctl_swarm import describe_swarm, kernel_has_ipvs, leaderless, local_state, raft_state
 
 
 # Module level: swarmctl's action plugin validates arguments against it on the control machine.
 ARGUMENT_SPEC = dict(tokens=dict(type="bool", default=False), unlock_key=dict(type="bool", default=False),
+                     raft=dict(type="bool", default=False),
                      engine_missing_ok=dict(type="bool", default=False), **DOCKER_COMMON_ARGS)
 
 
@@ -95,7 +113,11 @@ def main():
         local["ipvs"] = kernel_has_ipvs()
         result["local"] = local
         if local["state"] == "active" and local["is_manager"]:
-            result.update(describe_swarm(client, module.params["tokens"], module.params["unlock_key"]))
+            if module.params["raft"]:
+                result["raft"] = raft_state(client)
+            result["quorum"] = not leaderless(local)
+            if result["quorum"]:
+                result.update(describe_swarm(client, module.params["tokens"], module.params["unlock_key"]))
     except EngineAPIError as exc:
         module.fail_json(msg=f"the engine could not tell its swarm state: {api_error_text(exc)}", **result)
     module.exit_json(**result)

@@ -99,7 +99,7 @@ def test_nothing_is_done_while_quorum_is_lost_and_it_is_said_once():
     nodes = [node("base2", "manager", "down", "unreachable"), node("base3", "manager", "down", "unreachable"),
              node("base4", "manager", leader=True), node("base5")]
     first = decide(snap(nodes, now=1000), memory, CONFIG)
-    assert kinds(first) == [("report", "quorum")] and "--force-new-cluster" in first[0].why
+    assert kinds(first) == [("report", "quorum")] and "swarmctl recover --yes" in first[0].why
     assert decide(snap(nodes, now=2000), memory, CONFIG) == []
 
 

@@ -90,8 +90,9 @@ def quorum_actions(nodes, tasks, now, memory: Memory, config) -> list[Action]:
     if not has_quorum(len(reachable), len(managers)):
         return _report(memory, f"quorum-lost:{len(reachable)}/{len(managers)}", "quorum",
                        f"quorum lost: {len(reachable)} of {len(managers)} managers reachable. Nothing can be changed "
-                       "until a majority is back. Bring managers back, or on a surviving manager run "
-                       "`docker swarm init --force-new-cluster --advertise-addr <its address>` and then `swarmctl up`.")
+                       "until a majority is back. Bring managers back, or if they are gone for good rebuild the swarm "
+                       "from a survivor with `swarmctl recover --yes` (docker swarm init --force-new-cluster, then "
+                       "managers joined again).")
     memory.reported = {k for k in memory.reported if not k.startswith("quorum-lost:")}
 
     for m in unreachable:
