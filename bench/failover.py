@@ -5,7 +5,9 @@ lab's default grace period (5 s):
     seconds from stopping the leader's host to 3 healthy managers again (a worker promoted),
     seconds from a worker's return to a balanced spread of the web service's tasks,
     seconds of `swarmctl recover --yes` after two of the three managers' hosts stopped (quorum lost), to three
-    Ready managers again.
+    Ready managers again,
+    seconds and size of a `swarmctl backup` of the rebuilt swarm (Raft state copied from a manager that does not
+    lead, its node drained meanwhile).
 
 Targets: <= 30 s each. Uses a lab of its own (`bench-fail`, 172.25.98.0/24), removed at the end.
 Run: .venv/bin/python bench/failover.py
@@ -124,6 +126,14 @@ def main() -> None:
         wait(rebuilt)
         print(f"two of three managers lost -> swarmctl recover -> 3 Ready managers: {time.monotonic() - started:.1f} s "
               f"(the command {ran:.1f} s; target <= 30 s)")
+
+        started = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "swarmctl", "backup", "-i", inventory], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if proc.returncode != 0:
+            sys.exit(proc.stdout[-3000:])
+        said = next(line.strip() for line in proc.stdout.splitlines() if "Backed up the swarm" in line)
+        print(f"swarmctl backup: {time.monotonic() - started:.1f} s; {said}")
     finally:
         lab.down()
 

@@ -164,6 +164,29 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--yes", action="store_true", help="confirm: the swarm and its services are gone")
     reset.set_defaults(playbook="reset.yml", destructive=True)
 
+    backup = sub.add_parser("backup", parents=[common, _playbook_options()],
+                            help="back up the swarm's Raft state and what it runs (playbooks/backup.yml)",
+                            description="Copy the swarm's Raft state from a manager that does not lead (its engine "
+                            "stopped for the copy, its node drained meanwhile) and a readable export of what the "
+                            "swarm runs (services and their specs, networks, configs, secret names, node labels) to "
+                            "credentials/backups/<time>/ next to the inventory (0600; with autolock, the unlock key "
+                            "too); the last 5 are kept (-e backup_keep=N). Says where it is and how big.")
+    backup.add_argument("--yes", action="store_true",
+                        help="on a swarm of one manager: accept that it cannot be changed for the seconds of the copy")
+    backup.set_defaults(playbook="backup.yml")
+
+    restore = sub.add_parser("restore", parents=[common, _playbook_options()],
+                             help="rebuild the swarm from a backup on the inventory's first manager (playbooks/restore.yml)",
+                             description="When every manager is gone: put a backup's Raft state on the inventory's "
+                             "first manager (a fresh host, or the old one out of any swarm), start a swarm of it there "
+                             "(--force-new-cluster), then bring every other host of the inventory in as `swarmctl up` "
+                             "does. Services come back with their specs and versions. Refuses while a manager of the "
+                             "inventory is in a swarm (use recover for lost quorum). Destructive: needs --yes.")
+    restore.add_argument("--from", dest="restore_from", required=True, metavar="DIR",
+                         help="a backup folder written by swarmctl backup (credentials/backups/<time>)")
+    restore.add_argument("--yes", action="store_true", help="confirm: the swarm is rebuilt from this backup")
+    restore.set_defaults(playbook="restore.yml", destructive=True)
+
     recover = sub.add_parser("recover", parents=[common, _playbook_options()],
                              help="rebuild a swarm that lost quorum from a surviving manager (playbooks/recover.yml)",
                              description="When the majority of the managers is gone for good: pick the surviving "
@@ -392,6 +415,14 @@ def _service_vars(args) -> list[str]:
         return [json.dumps({"services_scale": scale})]
     if args.command == "reconcile":
         return [json.dumps({"reconcile_dry_run": args.dry_run})]
+    if args.command == "backup":
+        return [json.dumps({"backup_unavailable_ok": True})] if args.yes else []
+    if args.command == "restore":
+        folder = Path(args.restore_from).expanduser().resolve()
+        if not (folder / "swarm.tar.gz").is_file():
+            raise UsageError(f"{args.restore_from!r} holds no swarm.tar.gz: give a folder written by swarmctl backup "
+                             "(credentials/backups/<time> next to the inventory)")
+        return [json.dumps({"restore_from": str(folder)})]
     if args.command == "maintenance":
         import getpass
         import socket

@@ -97,6 +97,11 @@ def swarmctl_split_problem(copies):
     return ""
 
 
+def swarmctl_node_refs(nodes):
+    """Node summaries (as swarmctl_swarm_info returns them) as swarmctl_node takes them: node_id, and the host name."""
+    return [{"node_id": n["id"], "host": n.get("hostname") or n["id"]} for n in nodes or []]
+
+
 def swarmctl_not_members(hosts, hostvars, swarm):
     """The hosts whose engines (their swarm_info results) are not in `swarm` (a manager's swarm_info.swarm)."""
     swarm = swarm or {}
@@ -209,6 +214,7 @@ class FilterModule:
             "swarmctl_newest_swarm_first": swarmctl_newest_swarm_first,
             "swarmctl_swarm_copies": swarmctl_swarm_copies,
             "swarmctl_split_problem": swarmctl_split_problem,
+            "swarmctl_node_refs": swarmctl_node_refs,
             "swarmctl_node_entries": swarmctl_node_entries,
             "swarmctl_node_changes": swarmctl_node_changes,
             "swarmctl_nodes_named": swarmctl_nodes_named,

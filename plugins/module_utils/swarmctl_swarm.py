@@ -75,8 +75,10 @@ NO_LEADER = "does not have a leader"
 
 
 def leaderless(local: dict) -> bool:
-    """Whether a host is a manager of a swarm that has no leader (its own view, see local_state)."""
-    return local.get("state") == "active" and bool(local.get("is_manager")) and NO_LEADER in (local.get("error") or "")
+    """Whether a host is a manager of a swarm that has no leader (its own view, see local_state). Its state is
+    'pending' rather than 'active' when its engine started without any peer (a restored Raft state)."""
+    return (local.get("state") in ("active", "pending") and bool(local.get("is_manager"))
+            and NO_LEADER in (local.get("error") or ""))
 
 
 class RecoveryRefused(Exception):
@@ -105,8 +107,9 @@ def recovery_plan(found: dict, order: list[str]) -> dict:
         raise RecoveryRefused(
             "no manager of the swarm survives: no host of the inventory that answered is a manager "
             f"({', '.join(silent) or 'every host answered'}{' did not answer' if silent else ''}). recover needs one "
-            "surviving manager's Raft state. Start over on these hosts (`swarmctl reset --yes`, then `swarmctl up`) "
-            "or bring a manager's host back; nothing was changed.")
+            "surviving manager's Raft state. Bring a manager's host back, rebuild the swarm from a backup "
+            "(`swarmctl restore --from DIR --yes`), or start over on these hosts (`swarmctl reset --yes`, then "
+            "`swarmctl up`); nothing was changed.")
     ids = {h: answered[h]["local"]["node_id"] for h in survivors}
     members = set(answered[survivors[0]]["local"].get("remote_manager_ids") or [])
     strangers = [h for h in survivors
@@ -360,6 +363,25 @@ def describe_swarm(client, tokens: bool = False, unlock_key: bool = False) -> di
     if unlock_key:  # empty when autolock is off
         described["unlock_key"] = ((client.api.get_unlock_key() or {}).get("UnlockKey") or "") if autolock else ""
     return described
+
+
+def export_swarm(client) -> dict:
+    """What a swarm runs, readable: its spec, services, swarm networks, configs, secret names, nodes."""
+    swarm = client.inspect_swarm()
+    services = [{"name": s["Spec"]["Name"], "image": s["Spec"]["TaskTemplate"].get("ContainerSpec", {}).get("Image", ""),
+                 "version": s.get("Version", {}).get("Index"), "spec": s["Spec"]} for s in client.services()]
+    networks = [{"name": n["Name"], "driver": n.get("Driver"), "options": n.get("Options") or {},
+                 "labels": n.get("Labels") or {}, "attachable": n.get("Attachable", False),
+                 "ipam": n.get("IPAM") or {}}
+                for n in client.networks() if n.get("Scope") == "swarm" and not n.get("Ingress")]
+    configs = [{"name": c["Spec"]["Name"], "labels": c["Spec"].get("Labels") or {}, "data": c["Spec"].get("Data", "")}
+               for c in client.configs()]
+    secrets = [{"name": c["Spec"]["Name"], "labels": c["Spec"].get("Labels") or {}} for c in client.secrets()]
+    nodes = [{k: n[k] for k in ("id", "hostname", "role", "availability", "labels", "state", "addr")}
+             for n in list_nodes(client)]
+    return {"swarm": {"id": swarm["ID"], "spec": swarm["Spec"], "created": swarm.get("CreatedAt", "")},
+            "services": sorted(services, key=lambda s: s["name"]), "networks": sorted(networks, key=lambda n: n["name"]),
+            "configs": configs, "secrets": secrets, "nodes": nodes}
 
 
 def update_node(client, node_id: str, changes: dict) -> None:

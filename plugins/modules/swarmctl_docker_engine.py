@@ -23,6 +23,10 @@ description:
     O(restart_containers) allows it.
   - O(state=restarted) restarts the engine now, waits until it answers, and starts again the containers that
     ran outside the swarm before (swarm brings its own tasks back).
+  - With O(state=restarted) and O(archive_swarm_to) or O(restore_swarm_from), the engine is stopped, not only
+    restarted, and while it is stopped its swarm state (C(<data-root>/swarm), the Raft log and the node's
+    certificates) is archived, or replaced from an archive (the state there before is kept aside as
+    C(swarm.before-restore-<time>)); then it is started again. What C(swarmctl backup) and C(swarmctl restore) use.
   - One call does what would otherwise take several tasks per host, which keeps a no-change run fast.
 options:
   packages:
@@ -51,6 +55,12 @@ options:
     type: str
     choices: [present, restarted]
     default: present
+  archive_swarm_to:
+    description: With O(state=restarted), write the swarm state to this gzipped tar file (0600) while the engine is stopped.
+    type: path
+  restore_swarm_from:
+    description: With O(state=restarted), replace the swarm state with this archive's while the engine is stopped.
+    type: path
   start_timeout:
     description: Seconds to wait for the engine to answer after a restart.
     type: int
@@ -204,6 +214,8 @@ ARGUMENT_SPEC = dict(
     )),
     restart_containers=dict(type="bool", default=False),
     state=dict(type="str", choices=["present", "restarted"], default="present"),
+    archive_swarm_to=dict(type="path"),
+    restore_swarm_from=dict(type="path"),
     start_timeout=dict(type="int", default=60),
 )
 
@@ -338,11 +350,23 @@ def restart(module):
                              "for this host to restart it anyway (they are started again afterwards).",
                          containers=running)
     actions = ["restarted docker"]
+    if p["restore_swarm_from"] and not os.path.isfile(p["restore_swarm_from"]):
+        module.fail_json(msg=f"no swarm archive at {p['restore_swarm_from']}; nothing was changed")
     if module.check_mode:
         module.exit_json(changed=True, actions=actions, containers=running, restart_needed=False, installed=[])
     # systemd refuses a unit started more than a few times a minute (StartLimitBurst): this restart is wanted.
     systemctl(module, "reset-failed", "docker", check=False)
-    systemctl(module, "restart", "docker")
+    if p["archive_swarm_to"] or p["restore_swarm_from"]:
+        data_root = (api.info().get("DockerRootDir") if api else None) or "/var/lib/docker"
+        # The socket unit would start the engine again at the first request: stopped too, and started after.
+        socket_active = systemctl(module, "is-active", "docker.socket", check=False).strip() == "active"
+        systemctl(module, "stop", *(["docker.socket"] if socket_active else []), "docker")
+        try:
+            actions += swarm_state(module, data_root)
+        finally:
+            systemctl(module, "start", *(["docker.socket"] if socket_active else []), "docker")
+    else:
+        systemctl(module, "restart", "docker")
     deadline = time.monotonic() + p["start_timeout"]
     while (api := _engine()) is None:
         if time.monotonic() > deadline:
@@ -360,6 +384,38 @@ def restart(module):
         actions.append(f"containers outside the swarm running again: {', '.join(running)}"
                        + (f" ({', '.join(stopped)} started by swarmctl)" if stopped else ""))
     module.exit_json(changed=True, actions=actions, containers=running, restart_needed=False, installed=[])
+
+
+def swarm_state(module, data_root):
+    """Archive the swarm state, or put an archive's in its place, while the engine is stopped; returns actions."""
+    import tarfile
+
+    p = module.params
+    swarm = os.path.join(data_root, "swarm")
+    if p["archive_swarm_to"]:
+        target = p["archive_swarm_to"]
+        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+        fd = os.open(target + ".part", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as archive:
+            archive.add(swarm, arcname="swarm")
+        os.replace(target + ".part", target)
+        return [f"archived {swarm} to {target} ({os.path.getsize(target)} bytes) while the engine was stopped"]
+    with tarfile.open(p["restore_swarm_from"], "r:gz") as archive:
+        members = archive.getmembers()
+        if not members or any(not (m.name == "swarm" or m.name.startswith("swarm/")) or ".." in m.name.split("/")
+                              or not (m.isfile() or m.isdir()) for m in members):
+            module.fail_json(msg=f"{p['restore_swarm_from']} is not a swarm archive made by swarmctl backup (it "
+                                 "must hold one folder, swarm/); nothing was changed")
+        actions = []
+        if os.path.exists(swarm):
+            aside = f"{swarm}.before-restore-{time.strftime('%Y%m%dT%H%M%S')}"
+            os.rename(swarm, aside)
+            actions.append(f"kept the swarm state that was there as {aside}")
+        try:
+            archive.extractall(data_root, filter="tar")
+        except TypeError:  # a Python without extraction filters; the members were checked above
+            archive.extractall(data_root)  # noqa: S202
+    return actions + [f"restored {swarm} from {p['restore_swarm_from']} while the engine was stopped"]
 
 
 if __name__ == "__main__":

@@ -97,7 +97,9 @@ options:
         stale copy its lost managers hold if they come back.
       - A swarm that has a leader is left as it is - unless its node list still shows a majority of its managers
         unreachable (a cluster forced before whose lost managers were not yet removed) - that one is only labelled.
-        Used by C(swarmctl recover).
+      - The manager keeps the address its Raft state records for it, whatever O(advertise_addr) says, so a state
+        restored on another host must be on a host at the same address.
+      - Used by C(swarmctl recover) and C(swarmctl restore).
     type: bool
     default: false
   force_rejoin:
@@ -315,6 +317,21 @@ def present(module, client, before, where):
 
 
 def force_new_cluster(module, client, before):
+    p = module.params
+    if before["state"] == "active" and before["is_manager"]:
+        # An engine that just started on a restored state may still be electing: wait until it leads or says
+        # there is no leader.
+        def settled():
+            local = local_state(client)
+            if leaderless(local):
+                return local
+            try:
+                client.inspect_swarm()
+            except EngineAPIError:
+                return None
+            return local
+
+        before = wait_for(settled, p["timeout"], 1.0) or local_state(client)
     if before["state"] == "active" and before["is_manager"] and not leaderless(before):
         managers = [n for n in list_nodes(client) if n["role"] == "manager"]
         if has_quorum(sum(n["reachability"] == "reachable" for n in managers), len(managers)):
@@ -329,7 +346,6 @@ def force_new_cluster(module, client, before):
                              f"reports state '{before['state']}'{' as a manager' if before['is_manager'] else ''}")
     if module.check_mode:
         return "forced_new_cluster"
-    p = module.params
     request = _without_none({"ListenAddr": p["listen_addr"], "AdvertiseAddr": p["advertise_addr"] or before["node_addr"],
                              "DataPathAddr": p["data_path_addr"], "ForceNewCluster": True})
 

@@ -30,6 +30,12 @@ options:
         compares to rebuild a swarm from the most recent surviving manager.
     type: bool
     default: false
+  export:
+    description:
+      - On a manager, also return a readable export of what the swarm runs (see RV(export)); what C(swarmctl backup)
+        keeps next to the Raft state. Secrets' values are never readable through the engine; only their names are.
+    type: bool
+    default: false
   engine_missing_ok:
     description:
       - Where there is no engine yet (or it does not answer), report C(local.state=no-engine) instead of
@@ -79,6 +85,12 @@ raft:
     the last append to its log).
   returned: when O(raft) on a manager
   type: dict
+export:
+  description: The swarm's spec (without join tokens), its services (spec, and the image each runs), swarm-scoped
+    networks, configs (with their data), secrets (names and labels only) and nodes (hostname, role, availability,
+    labels).
+  returned: when O(export) on a manager of a swarm with a leader
+  type: dict
 tokens:
   description: Worker and manager join tokens.
   returned: when O(tokens) on a manager
@@ -92,12 +104,19 @@ unlock_key:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text
 from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
-from ansible.module_utils.swarmctl_swarm import describe_swarm, kernel_has_ipvs, leaderless, local_state, raft_state
+from ansible.module_utils.swarmctl_swarm import (
+    describe_swarm,
+    export_swarm,
+    kernel_has_ipvs,
+    leaderless,
+    local_state,
+    raft_state,
+)
 
 
 # Module level: swarmctl's action plugin validates arguments against it on the control machine.
 ARGUMENT_SPEC = dict(tokens=dict(type="bool", default=False), unlock_key=dict(type="bool", default=False),
-                     raft=dict(type="bool", default=False),
+                     raft=dict(type="bool", default=False), export=dict(type="bool", default=False),
                      engine_missing_ok=dict(type="bool", default=False), **DOCKER_COMMON_ARGS)
 
 
@@ -118,6 +137,8 @@ def main():
             result["quorum"] = not leaderless(local)
             if result["quorum"]:
                 result.update(describe_swarm(client, module.params["tokens"], module.params["unlock_key"]))
+                if module.params["export"]:
+                    result["export"] = export_swarm(client)
     except EngineAPIError as exc:
         module.fail_json(msg=f"the engine could not tell its swarm state: {api_error_text(exc)}", **result)
     module.exit_json(**result)

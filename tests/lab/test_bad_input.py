@@ -67,6 +67,9 @@ CASES = [
     ("scale-negative", ["scale", "web=-1"], None, 2, ["SERVICE=REPLICAS", "'web=-1'"]),
     ("scale-no-count", ["scale", "web"], None, 2, ["SERVICE=REPLICAS"]),
     ("remove-without-yes", ["remove-node", "base4"], None, 2, ["--yes"]),
+    ("recover-without-yes", ["recover"], None, 2, ["--yes"]),
+    ("recover-with-quorum", ["recover", "--yes"], None, 2, ["quorum is not lost", "remove-node"]),
+    ("restore-no-backup", ["restore", "--from", "/nonexistent", "--yes"], None, 2, ["holds no swarm.tar.gz"]),
     ("update-bad-image", ["update", "web", "--image", "Westos.org/Web:V2!"], None, 2, ["--image", "Web:V2!"]),
     ("remove-every-manager", ["remove-node", "base2", "--yes"], None, 2, ["without a manager", "base2"]),
     ("add-unknown-host", ["add-node", "base9"], None, 2, ["base9: not in the inventory's managers or workers"]),
@@ -201,3 +204,16 @@ def test_the_light_runner_is_the_path_taken_over_ssh(converged):
     assert info.rc == 0, info
     assert '"_swarmctl_runner": "light"' in info.stdout, info
 
+
+def test_a_restore_over_a_running_swarm_is_refused(converged, tmp_path):
+    lab, result, _ = converged
+    before = cluster(lab)
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    (backup / "swarm.tar.gz").write_bytes(b"")
+    address = yaml.safe_load(open(result["inventory"]))["all"]["children"]["managers"]["hosts"]["base2"]["ansible_host"]
+    (backup / "export.json").write_text(json.dumps({"backup": {"from": "base2"},
+                                                    "nodes": [{"id": "x", "hostname": "base2", "addr": address}]}))
+    run = swarmctl("restore", "--from", str(backup), "--yes", "-i", result["inventory"], cwd=tmp_path)
+    assert run.rc == 2 and "base2 is in a swarm already" in run.output and "recover" in run.output, run
+    assert cluster(lab) == before

@@ -275,3 +275,14 @@ def test_a_rebalance_sends_only_the_parts_the_service_has(spec_extra, sent):
     assert {key: update[key] for key in sent} == sent
     assert update["update_config"] == {"Parallelism": 1, "Order": "stop-first"}
     assert update["task_template"]["ForceUpdate"] == 1
+
+
+def test_on_a_node_that_is_no_manager_it_reads_nothing_and_does_nothing():
+    class NotAManager(FakeEngine):
+        def whoami(self):
+            return "id-base5", False, None
+
+    engine = NotAManager([])  # no snapshot to take: asking for one would fail
+    reconciler = Reconciler(cfg.Config(), engine, io.StringIO())
+    assert reconciler.cycle() == [] and engine.calls == []
+    assert reconciler.status()["last_error"] == "" and not reconciler.status()["leader"]

@@ -89,7 +89,7 @@ def test_a_recover_that_did_not_finish_goes_on_from_the_forced_manager():
 
 
 def test_recover_is_refused_when_no_manager_survives_or_a_majority_answers():
-    with pytest.raises(RecoveryRefused, match="no manager of the swarm survives.*m1, m2, m3 did not answer.*reset"):
+    with pytest.raises(RecoveryRefused, match="no manager of the swarm survives.*m1, m2, m3 did not answer.*restore.*reset"):
         recovery_plan({"m1": None, "m2": None, "m3": None, "w1": worker("w1")}, ORDER)
     with pytest.raises(RecoveryRefused, match="2 of its 3 managers answer.*electing"):
         recovery_plan({"m1": survivor("m1"), "m2": survivor("m2"), "m3": None}, ORDER)
@@ -183,3 +183,9 @@ def test_two_copies_of_a_swarm_are_told_apart_by_their_recovery_label_or_refused
     # Two different swarms are not copies of one.
     other = {"a": described("a", swarm_id="s1"), "b": described("b", swarm_id="s2")}
     assert swarmctl_split_problem(swarmctl_swarm_copies(["a", "b"], other)) == ""
+
+
+def test_a_manager_started_on_a_restored_state_without_peers_is_leaderless_while_pending():
+    pending = dict(survivor("m1")["local"], state="pending")
+    assert leaderless(pending)
+    assert not leaderless(dict(pending, is_manager=False))

@@ -59,6 +59,13 @@ class Reconciler:
     # -- one pass ------------------------------------------------------------------------------------
     def cycle(self) -> list[Action]:
         node_id, leader, leader_host = self.engine.whoami()
+        if leader_host is None:
+            # Not a manager (demoted, or left here by a recover that promoted this host for a while): nothing to
+            # read, nothing to do, until it is one again.
+            with self.lock:
+                self.state.update(node_id=node_id, leader=False, leader_host="", last_resync=now_iso(),
+                                  last_error="", cluster={})
+            return []
         if leader != self.was_leader:
             self.log(event="leadership", leader=leader, leader_host=leader_host,
                      msg="this manager leads and acts" if leader else "standing by; the leader acts")

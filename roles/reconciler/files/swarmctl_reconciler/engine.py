@@ -27,12 +27,13 @@ class Engine:
         self.api = self.client.api
 
     # -- reading ---------------------------------------------------------------------------------------
-    def whoami(self) -> tuple[str, bool, str]:
-        """(this node's id, whether it is the Raft leader, the leader's host name)."""
+    def whoami(self) -> tuple[str, bool, str | None]:
+        """(this node's id, whether it is the Raft leader, the leader's host name - None when this node is not a
+        manager at all)."""
         info = self.api.info()
         node_id = (info.get("Swarm") or {}).get("NodeID", "")
         if not (info.get("Swarm") or {}).get("ControlAvailable"):
-            return node_id, False, ""
+            return node_id, False, None
         leader = ""
         for node in self.api.nodes(filters={"role": "manager"}):
             if (node.get("ManagerStatus") or {}).get("Leader"):

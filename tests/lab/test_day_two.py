@@ -1,15 +1,20 @@
-"""swarmctl recover on the HA lab: two of three managers' hosts stopped, the swarm rebuilt from the third."""
+"""Day two on the HA lab: recover (two of three managers' hosts stopped, the swarm rebuilt from the third), and
+backup then restore (every manager destroyed, fresh hosts, the swarm rebuilt from the backup)."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
 import time
 
 import pytest
 
 from helpers import swarmctl
 from test_reconciler import docker, healthy_managers, leader_of, nodes, on, reconciler_status, wait_until
-from swarmctl.lab.lab import container_name
+from conftest import HA_LAB
+from swarmctl.lab.lab import container_name, volume_name
 
 pytestmark = pytest.mark.lab
 
@@ -88,3 +93,40 @@ def test_recover_rebuilds_a_swarm_that_lost_two_of_three_managers(ha_lab):
     listing = nodes(lab, survivor)
     assert sorted(h for h, n in listing.items() if n["ManagerStatus"]) == list(MANAGERS), listing
     assert wait_until(lambda: running(lab, survivor) == {"web": "6/6", "edge-lb": "5/5"}, 120), running(lab, survivor)
+
+
+def test_backup_then_restore_onto_fresh_hosts_after_every_manager_is_lost(ha_lab):
+    lab, result = ha_lab
+    inventory = result["inventory"]
+    leader = leader_of(lab, "base2")
+    specs = {name: spec(lab, leader, name) for name in ("web", "edge-lb")}
+
+    backup = swarmctl("backup", "-i", inventory, "--json")
+    assert backup.rc == 0, backup.notable_results() or backup.output[-3000:]
+    folder = re.search(r"Backed up the swarm from (\S+) to (\S+): the Raft state \(([0-9.]+) MiB", backup.stdout)
+    assert folder and folder.group(1) != leader, "copied from a manager that does not lead"
+    source, path = folder.group(1), folder.group(2)
+    files = sorted(os.listdir(path))
+    assert files == ["export.json", "swarm.tar.gz"], files  # no unlock key: autolock is off
+    assert all(stat.S_IMODE(os.stat(os.path.join(path, f)).st_mode) == 0o600 for f in files)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o700
+    export = json.load(open(os.path.join(path, "export.json")))
+    assert {s["name"] for s in export["services"]} == {"web", "edge-lb"} and export["backup"]["from"] == source
+    assert wait_until(lambda: all(n["Status"] == "Ready" and n["Availability"] == "Active"
+                                  for n in nodes(lab, leader).values()), 60), "the copy's node is back in service"
+
+    # Every manager's host destroyed, its data with it, and made anew (same names and addresses, nothing on them).
+    for host in MANAGERS:
+        docker("rm", "-f", container_name(lab.name, host))
+        docker("volume", "rm", volume_name(lab.name, host))
+    lab.up(HA_LAB)
+
+    restored = swarmctl("restore", "--from", path, "--yes", "-i", inventory, "--json")
+    assert restored.rc == 0, restored.notable_results() or restored.output[-3000:]
+    listing = nodes(lab, source)
+    assert sorted(h for h, n in listing.items() if n["ManagerStatus"]) == list(MANAGERS), listing
+    assert all(n["Status"] == "Ready" for n in listing.values()) and len(listing) == 5, listing
+    assert wait_until(lambda: running(lab, source) == {"web": "6/6", "edge-lb": "5/5"}, 120), running(lab, source)
+    assert {name: spec(lab, source, name) for name in specs} == specs, "services came back with their specs"
+    again = swarmctl("up", "-i", inventory, "--json")
+    assert again.rc == 0 and again.summary()["changed"] == 0, again.notable_results()
