@@ -53,7 +53,7 @@ def test_wheel_carries_the_ansible_content(installed):
 
 
 SUBCOMMANDS = [["lab", "up"], ["lab", "down"], ["lab", "status"], ["up"], ["deploy"], ["update"], ["rollback"],
-               ["scale"], ["add-node"], ["remove-node"], ["maintenance"], ["recover"], ["reset"], ["status"], ["reconcile"], ["dashboard"],
+               ["scale"], ["add-node"], ["remove-node"], ["maintenance"], ["backup"], ["restore"], ["recover"], ["reset"], ["status"], ["reconcile"], ["dashboard"],
                ["image", "build"]]
 
 
