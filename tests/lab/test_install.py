@@ -53,8 +53,8 @@ def test_wheel_carries_the_ansible_content(installed):
 
 
 SUBCOMMANDS = [["lab", "up"], ["lab", "down"], ["lab", "status"], ["up"], ["deploy"], ["update"], ["rollback"],
-               ["scale"], ["add-node"], ["remove-node"], ["maintenance"], ["backup"], ["restore"], ["recover"], ["reset"], ["status"], ["reconcile"], ["dashboard"],
-               ["image", "build"]]
+               ["scale"], ["add-node"], ["remove-node"], ["maintenance"], ["backup"], ["restore"], ["recover"],
+               ["reset"], ["status"], ["reconcile"], ["dashboard"], ["image", "build"]]
 
 
 def test_every_subcommand_explains_itself(installed, tmp_path):
