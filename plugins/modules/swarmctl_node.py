@@ -20,7 +20,8 @@ description:
     runs all its replicas elsewhere (the latter unless O(drain_wait_services=false)).
   - With O(state=absent), removes the nodes from the swarm's node list - demoting a manager first under the same
     quorum rule, and waiting until the node is down (it left, or its host is gone) unless O(force). The quorum
-    rule is checked for all the given nodes together before any of them changes.
+    rule is checked for all the given nodes together before any of them changes. A manager outside the managers'
+    Raft group (left out when a new cluster was forced) cannot be demoted and is removed as it is.
 options:
   nodes:
     description: The nodes.

@@ -11,6 +11,12 @@ SHARED_LAB = LabSpec(name="pytest", managers=1, workers=2, subnet="172.25.90.0/2
 HA_LAB = LabSpec(name="pytest-ha", managers=3, workers=2, subnet="172.25.91.0/24")
 
 
+def pytest_collection_modifyitems(items):
+    """Tests that take the shared HA lab's swarm apart and rebuild it (recover, restore onto fresh hosts) run last,
+    so every other test of that lab meets the swarm `swarmctl up` made, whatever order the files come in."""
+    items.sort(key=lambda item: item.get_closest_marker("rebuilds_swarm") is not None)
+
+
 @pytest.fixture(scope="session")
 def engine():
     try:

@@ -16,7 +16,7 @@ from test_reconciler import docker, healthy_managers, leader_of, nodes, on, reco
 from conftest import HA_LAB
 from swarmctl.lab.lab import container_name, volume_name
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.rebuilds_swarm]
 
 MANAGERS = ("base2", "base3", "base4")
 
