@@ -274,8 +274,29 @@ def leave(module, client, before):
             module.fail_json(msg=f"this host was demoted, but its engine still acts as a manager after {timeout}s; "
                                  "check the managers' quorum (docker node ls), or set force to leave anyway")
     if not module.check_mode:
-        client.leave_swarm(force=module.params["force"] or before["state"] != "active")
+        leave_for_sure(client, force=module.params["force"] or before["state"] != "active")
     return "left"
+
+
+LEAVE_ATTEMPTS = 3
+
+
+def leave_for_sure(client, force):
+    """Leave the swarm, and make sure it took. The engine gives its swarm node a few seconds to stop; on a busy
+    host that can run out ("context deadline exceeded") with the node half stopped, and a second request then
+    usually finishes the job (moby/moby#34140, #35337)."""
+    for attempt in range(1, LEAVE_ATTEMPTS + 1):
+        try:
+            client.leave_swarm(force=force)
+            return
+        except EngineAPIError as exc:
+            if "deadline" not in exc.explanation:
+                raise
+            if wait_for(lambda: local_state(client)["state"] == "inactive", 10, 1):
+                return
+            if attempt == LEAVE_ATTEMPTS:
+                raise EngineAPIError(exc.status, f"{exc.explanation} ({LEAVE_ATTEMPTS} times): the engine could not stop its swarm "
+                                     "node; restart it (systemctl restart docker) and run again") from exc
 
 
 def demoted(client, node_id):
@@ -306,7 +327,7 @@ def present(module, client, before, where):
         if not p["force_rejoin"]:
             module.fail_json(msg=membership_problem(before, where), membership=where)
         if not module.check_mode:
-            client.leave_swarm(force=True)
+            leave_for_sure(client, force=True)
         joined = join_or_init(module, client)
         return "rejoined" if joined != "none" else "left"
     if where == "none":

@@ -1,14 +1,20 @@
 """Pure parts of the host-side modules."""
 
+import importlib.util
 import io
 import json
 import tarfile
+from pathlib import Path
 
 import pytest
 
 import swarmctl_registry_client as client_mod
 import swarmctl_registry as registry_mod
 import swarmctl_registry_image as image_mod
+
+from ansible.module_utils.swarmctl_engine_api import EngineAPIError  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_hosts_entry_replaces_only_our_name():
@@ -151,3 +157,100 @@ def test_apt_waits_for_a_lock_held_by_another_apt_and_finishes_an_interrupted_dp
     assert all("DPkg::Lock::Timeout=600" in " ".join(swarmctl_host._APT_OPTS) for _ in [0])
     failing = ScriptedModule([(100, "", "E: Unable to locate package nosuch")])
     assert swarmctl_host._apt_run(failing, ["install", "nosuch"])[0] == 100 and len(failing.commands) == 1
+
+
+class _EngineLeavingSlowly:
+    """An engine whose first leave requests run out of time, like a busy host's (moby/moby#35337)."""
+
+    def __init__(self, deadlines: int, leaves_anyway: bool = False):
+        self.deadlines = deadlines
+        self.leaves_anyway = leaves_anyway
+        self.requests = 0
+        self.state = "active"
+
+    def leave_swarm(self, force=False):
+        self.requests += 1
+        if self.requests <= self.deadlines:
+            if self.leaves_anyway:
+                self.state = "inactive"
+            raise EngineAPIError(503, "context deadline exceeded")
+        self.state = "inactive"
+
+    def info(self):
+        return {"Swarm": {"LocalNodeState": self.state}}
+
+
+@pytest.fixture()
+def swarm_mod(monkeypatch):
+    # By path: an action plugin of the same name comes first on sys.path.
+    spec = importlib.util.spec_from_file_location("swarmctl_swarm_module", ROOT / "plugins/modules/swarmctl_swarm.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "wait_for", lambda predicate, timeout, interval=0.5: predicate())
+    return module
+
+
+def test_leave_asks_again_when_the_engine_runs_out_of_time(swarm_mod):
+    engine = _EngineLeavingSlowly(deadlines=2)
+    swarm_mod.leave_for_sure(engine, force=True)
+    assert engine.requests == 3 and engine.state == "inactive"
+
+
+def test_leave_that_took_despite_the_error_is_not_asked_again(swarm_mod):
+    engine = _EngineLeavingSlowly(deadlines=1, leaves_anyway=True)
+    swarm_mod.leave_for_sure(engine, force=True)
+    assert engine.requests == 1
+
+
+def test_leave_that_never_takes_says_how_to_fix_it(swarm_mod):
+    engine = _EngineLeavingSlowly(deadlines=5)
+    with pytest.raises(swarm_mod.EngineAPIError, match="systemctl restart docker"):
+        swarm_mod.leave_for_sure(engine, force=True)
+    assert engine.requests == swarm_mod.LEAVE_ATTEMPTS
+
+
+POLICY = """docker.io:
+  Installed: 20.10.24+dfsg1-1+deb12u1+b6
+  Candidate: 20.10.24+dfsg1-1+deb12u1+b6
+  Version table:
+ *** 20.10.24+dfsg1-1+deb12u1+b6 500
+        500 http://deb.debian.org/debian bookworm/main amd64 Packages
+        100 /var/lib/dpkg/status
+containerd:
+  Installed: 1.6.20~ds1-1+deb12u2
+  Candidate: 1.6.20~ds1-1+deb12u3
+  Version table:
+     1.6.20~ds1-1+deb12u3 500
+        500 http://deb.debian.org/debian bookworm/main amd64 Packages
+ *** 1.6.20~ds1-1+deb12u2 500
+        500 http://deb.debian.org/debian-security bookworm-security/main amd64 Packages
+        100 /var/lib/dpkg/status
+python3-docker:
+  Installed: (none)
+  Candidate: (none)
+  Version table:
+"""
+
+
+def test_apt_policy_gives_each_package_its_candidate_and_the_versions_offered():
+    from ansible.module_utils.swarmctl_host import parse_apt_policy
+    policy = parse_apt_policy(POLICY)
+    assert policy["containerd"] == {"candidate": "1.6.20~ds1-1+deb12u3",
+                                    "versions": ["1.6.20~ds1-1+deb12u3", "1.6.20~ds1-1+deb12u2"]}
+    assert policy["docker.io"]["versions"] == ["20.10.24+dfsg1-1+deb12u1+b6"]
+    assert policy["python3-docker"] == {"candidate": None, "versions": []}
+
+
+def test_version_changes_resolve_latest_and_refuse_versions_not_offered():
+    from ansible.module_utils.swarmctl_host import parse_apt_policy, version_changes
+    policy = parse_apt_policy(POLICY)
+    installed = {"docker.io": "20.10.24+dfsg1-1+deb12u1+b6", "containerd": "1.6.20~ds1-1+deb12u2"}
+    changes, problems = version_changes(installed, policy, {"docker.io": "latest", "containerd": "latest"})
+    assert problems == [] and changes == [
+        {"package": "containerd", "installed": "1.6.20~ds1-1+deb12u2", "wanted": "1.6.20~ds1-1+deb12u3"}]
+    # At the wanted version already: nothing to do.
+    assert version_changes(installed, policy, {"containerd": "1.6.20~ds1-1+deb12u2"}) == ([], [])
+    changes, problems = version_changes(installed, policy, {"containerd": "9.9", "python3-docker": "latest"})
+    assert changes == []
+    assert "containerd 9.9 is not in this host's repositories (they offer: 1.6.20~ds1-1+deb12u3, " in problems[0]
+    assert "python3-docker: this host's repositories offer no version" in problems[1]
