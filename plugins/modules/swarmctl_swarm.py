@@ -420,11 +420,44 @@ def join_or_init(module, client):
     if not p["remote_addrs"] or not p["join_token"]:
         module.fail_json(msg="no live manager to join through: give remote_addrs and join_token")
     if not module.check_mode:
-        client.join_swarm(_without_none({
-            "RemoteAddrs": p["remote_addrs"], "JoinToken": p["join_token"], "ListenAddr": p["listen_addr"],
-            "AdvertiseAddr": p["advertise_addr"], "DataPathAddr": p["data_path_addr"],
-        }))
+        try:
+            client.join_swarm(_without_none({
+                "RemoteAddrs": p["remote_addrs"], "JoinToken": p["join_token"], "ListenAddr": p["listen_addr"],
+                "AdvertiseAddr": p["advertise_addr"], "DataPathAddr": p["data_path_addr"],
+            }))
+        except EngineAPIError as exc:
+            # The engine gives a join 20 s and then goes on in the background: a manager catching up on a large
+            # Raft state (a restored swarm), or several joining at once on a busy host, can take longer.
+            if JOIN_GOES_ON not in exc.explanation:
+                raise
+        manager = p["role"] == "manager"
+        if not wait_for(lambda: joined(client, manager), p["timeout"], 1.0):
+            local = local_state(client)
+            module.fail_json(msg=f"the join did not complete within {p['timeout']}s: the engine says "
+                                 f"'{local['state']}'{' (' + local['error'] + ')' if local['error'] else ''}"
+                                 f"{' and sees no leader' if manager and local['state'] == 'active' else ''}; check "
+                                 "the managers (docker node ls) and run again", membership="broken")
     return "joined"
+
+
+JOIN_GOES_ON = "Timeout was reached before node joined"
+
+
+def joined(client, manager: bool) -> bool:
+    """In the swarm; a manager also once the swarm has a leader again (a manager's join is a Raft change that
+    needs the members to agree, and the next step - node settings, services - needs a leader)."""
+    local = local_state(client)
+    if local["state"] != "active":
+        return False
+    if not manager:
+        return True
+    if not local["is_manager"]:
+        return False
+    try:
+        client.inspect_swarm()
+    except EngineAPIError:
+        return False
+    return True
 
 
 def _without_none(request):

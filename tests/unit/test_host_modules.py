@@ -254,3 +254,52 @@ def test_version_changes_resolve_latest_and_refuse_versions_not_offered():
     assert changes == []
     assert "containerd 9.9 is not in this host's repositories (they offer: 1.6.20~ds1-1+deb12u3, " in problems[0]
     assert "python3-docker: this host's repositories offer no version" in problems[1]
+
+
+class _EngineJoiningSlowly:
+    """An engine whose manager join runs past the engine's own 20 s and completes in the background."""
+
+    def __init__(self, leader_after: int):
+        self.polls = 0
+        self.leader_after = leader_after
+
+    def join_swarm(self, request):
+        raise EngineAPIError(503, "Timeout was reached before node joined. The attempt to join the swarm will "
+                                  "continue in the background.")
+
+    def info(self):
+        self.polls += 1
+        return {"Swarm": {"LocalNodeState": "active" if self.polls > 1 else "pending",
+                          "ControlAvailable": self.polls > 1}}
+
+    def inspect_swarm(self):
+        if self.polls < self.leader_after:
+            raise EngineAPIError(503, "The swarm does not have a leader.")
+        return {}
+
+
+class _Module:
+    check_mode = False
+
+    def __init__(self, **params):
+        self.params = {"init": False, "cluster_id": "", "remote_addrs": ["10.0.0.1:2377"], "join_token": "t",
+                       "listen_addr": "0.0.0.0:2377", "advertise_addr": None, "data_path_addr": None,
+                       "role": "manager", "timeout": 5, **params}
+
+    def fail_json(self, **kwargs):
+        raise AssertionError(kwargs["msg"])
+
+
+def test_a_manager_join_that_goes_on_in_the_background_is_waited_for_until_there_is_a_leader(swarm_mod, monkeypatch):
+    def polling(predicate, timeout, interval=0.5):
+        for _ in range(10):
+            if predicate():
+                return True
+        return False
+
+    monkeypatch.setattr(swarm_mod, "wait_for", polling)
+    engine = _EngineJoiningSlowly(leader_after=4)
+    assert swarm_mod.join_or_init(_Module(), engine) == "joined"
+    assert engine.polls >= 4
+    with pytest.raises(AssertionError, match="sees no leader"):
+        swarm_mod.join_or_init(_Module(), _EngineJoiningSlowly(leader_after=99))
