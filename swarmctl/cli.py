@@ -162,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
                            "in another swarm is left as it is. `swarmctl up` afterwards builds the swarm anew. "
                            "Destructive: needs --yes.")
     reset.add_argument("--yes", action="store_true", help="confirm: the swarm and its services are gone")
+    reset.add_argument("--engine", action="store_true",
+                       help="also remove the engine from the swarm's hosts (docker.io; images, volumes and "
+                            "containers' data stay; refused on a host that runs containers of its own)")
+    reset.add_argument("--registry", action="store_true", help="also remove the registry from its host (its images stay)")
     reset.set_defaults(playbook="reset.yml", destructive=True)
 
     backup = sub.add_parser("backup", parents=[common, _playbook_options()],
@@ -186,6 +190,21 @@ def build_parser() -> argparse.ArgumentParser:
                          help="a backup folder written by swarmctl backup (credentials/backups/<time>)")
     restore.add_argument("--yes", action="store_true", help="confirm: the swarm is rebuilt from this backup")
     restore.set_defaults(playbook="restore.yml", destructive=True)
+
+    upgrade = sub.add_parser("upgrade", parents=[common, _playbook_options()],
+                             help="upgrade the engine's packages node by node, each drained first (playbooks/upgrade.yml)",
+                             description="Bring docker.io, containerd, runc and python3-docker on the swarm's hosts to "
+                             "the newest versions their repositories offer, or to the versions given with --version: "
+                             "one node at a time (workers --batch at a time), each drained first, its engine stopped "
+                             "for the packages and started again, then Ready, its availability given back, and every "
+                             "service at its replica count before the next. Managers go one at a time and only while "
+                             "every other manager is reachable. Hosts already at those versions are not touched; a "
+                             "run cut short is finished by the next one.")
+    upgrade.add_argument("--version", dest="versions", action="append", default=[], metavar="PACKAGE=VERSION",
+                         help="a package and the version to bring it to (repeatable; up or down); "
+                              "only the packages given are touched. Default: all four at their newest")
+    upgrade.add_argument("--batch", type=int, default=1, metavar="N", help="workers upgraded at the same time (default 1)")
+    upgrade.set_defaults(playbook="upgrade.yml")
 
     recover = sub.add_parser("recover", parents=[common, _playbook_options()],
                              help="rebuild a swarm that lost quorum from a surviving manager (playbooks/recover.yml)",
@@ -403,6 +422,23 @@ def resolve_inventory(args) -> Path:
     return lab_inventory
 
 
+def upgrade_vars(versions: list[str], batch: int) -> dict:
+    """`--version containerd=1.6.20~ds1-1+deb12u2 --batch 2` as upgrade.yml's variables."""
+    if batch < 1:
+        raise UsageError(f"--batch takes a number of workers, 1 or more, not {batch}")
+    found = {"upgrade_batch": batch}
+    if versions:
+        wanted = {}
+        for item in versions:
+            name, sep, version = item.partition("=")
+            if not sep or not name.strip() or not version.strip() or " " in item:
+                raise UsageError(f"--version takes PACKAGE=VERSION (e.g. containerd=1.6.20~ds1-1+deb12u2, or "
+                                 f"docker.io=latest), not {item!r}")
+            wanted[name.strip()] = version.strip()
+        found["upgrade_versions"] = wanted
+    return found
+
+
 def _service_vars(args) -> list[str]:
     """The service commands' arguments as extra variables for their playbooks."""
     if args.command == "scale":
@@ -417,6 +453,10 @@ def _service_vars(args) -> list[str]:
         return [json.dumps({"reconcile_dry_run": args.dry_run})]
     if args.command == "backup":
         return [json.dumps({"backup_unavailable_ok": True})] if args.yes else []
+    if args.command == "reset":
+        return [json.dumps({"reset_engine": args.engine, "reset_registry": args.registry})]
+    if args.command == "upgrade":
+        return [json.dumps(upgrade_vars(args.versions, args.batch))]
     if args.command == "restore":
         folder = Path(args.restore_from).expanduser().resolve()
         if not (folder / "swarm.tar.gz").is_file():

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 
+DRAINED_LABEL = "io.swarmctl.drained"
+
+
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)] if rows else [len(h) for h in headers]
     fmt = "  " + "  ".join(f"{{:<{w}}}" for w in widths)
@@ -17,7 +20,11 @@ def render_status(status: dict) -> str:
         labels = ",".join(f"{k}={v}" for k, v in sorted((node.get("labels") or {}).items())
                           if not k.startswith("io.swarmctl.")) or "-"
         maintenance = (node.get("labels") or {}).get("io.swarmctl.maintenance", "") if node.get("maintenance") else ""
-        node_rows.append([node["hostname"], node["role"], node["state"], node["availability"], manager,
+        availability = node["availability"]
+        if availability == "drain" and DRAINED_LABEL in (node.get("labels") or {}):
+            # A drain swarmctl made for an engine restart or upgrade that was cut short; the next run gives it back.
+            availability = "drain (by swarmctl, run cut short)"
+        node_rows.append([node["hostname"], node["role"], node["state"], availability, manager,
                           node.get("addr", ""), labels, maintenance or "-"])
     lines += _table(["HOST", "ROLE", "STATE", "AVAILABILITY", "MANAGER", "ADDRESS", "LABELS", "MAINTENANCE"],
                     node_rows)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
 import json
 import os
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,3 +111,48 @@ def running_tasks_per_node(lab, service: str, via: str) -> dict:
         if state.startswith("Running"):
             counts[node] = counts.get(node, 0) + 1
     return counts
+
+
+def get(address: str, timeout: float = 2.0, port: int = 8080) -> str:
+    """One request to the balancer on a node (the demo web service's port)."""
+    with urllib.request.urlopen(f"http://{address}:{port}/", timeout=timeout) as response:
+        return response.read().decode().strip()
+
+
+class LoadLoop:
+    """Requests through the balancer, round the nodes, every 50 ms, until stopped. With failover, a request a
+    node does not answer goes to the next node, as a load balancer in front of the swarm with health checks
+    would send it; it fails only when no node answers."""
+
+    def __init__(self, addresses, failover: bool = False):
+        self.addresses = addresses
+        self.failover = failover
+        self.answers: list[str] = []
+        self.failures: list[str] = []
+        self.retried: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        n = 0
+        while not self._stop.is_set():
+            tries = self.addresses[n % len(self.addresses):] + self.addresses[:n % len(self.addresses)]
+            n += 1
+            for address in tries if self.failover else tries[:1]:
+                try:
+                    self.answers.append(get(address))
+                    break
+                except (OSError, http.client.HTTPException) as exc:
+                    (self.retried if self.failover else self.failures).append(f"{address}: {exc}")
+            else:
+                if self.failover:
+                    self.failures.append(f"no node answered ({self.retried[-1]})")
+            time.sleep(0.05)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(10)

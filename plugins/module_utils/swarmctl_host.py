@@ -210,3 +210,86 @@ def systemctl(module, *args: str, check: bool = True) -> str:
     if check and rc != 0:
         module.fail_json(msg=f"systemctl {' '.join(args)} failed: {(err or out).strip()}")
     return out
+
+
+# -- package versions (swarmctl upgrade) -----------------------------------------------------------
+def installed_versions(module, names: list[str]) -> dict:
+    """{name: installed version, or None}."""
+    found = {}
+    for name in names:
+        rc, out, _ = module.run_command(["dpkg-query", "-W", "-f=${Status}\t${Version}", name])
+        status, _, version = out.partition("\t")
+        found[name] = version.strip() if rc == 0 and "install ok installed" in status else None
+    return found
+
+
+def apt_policy(module, names: list[str]) -> dict:
+    """{name: {"candidate": version or None, "versions": [versions the host's repositories offer]}}."""
+    rc, out, err = module.run_command(["apt-cache", "policy", *names], environ_update=APT_ENV)
+    if rc != 0:
+        module.fail_json(msg=f"apt-cache policy {' '.join(names)} failed: {(err or out).strip()[-500:]}")
+    return parse_apt_policy(out)
+
+
+def parse_apt_policy(text: str) -> dict:
+    """`apt-cache policy A B` output -> {name: {"candidate", "versions"}}; a name apt does not know is left out."""
+    policy, name, in_table = {}, None, False
+    for line in text.splitlines():
+        if line and not line[0].isspace() and line.rstrip().endswith(":"):
+            name, in_table = line.strip()[:-1], False
+            policy[name] = {"candidate": None, "versions": []}
+        elif name is None:
+            continue
+        elif line.strip().startswith("Candidate:"):
+            value = line.split(":", 1)[1].strip()
+            policy[name]["candidate"] = None if value == "(none)" else value
+        elif line.strip().startswith("Version table:"):
+            in_table = True
+        elif in_table and line.startswith("     ") and not line.startswith("        "):
+            # "     1.6.20~ds1-1+deb12u2 500" or " *** 1.6.20... 500": a version line (its sources follow, deeper)
+            parts = line.replace("***", "").split()
+            if parts:
+                policy[name]["versions"].append(parts[0])
+        elif in_table and line.startswith(" *** "):
+            policy[name]["versions"].append(line.split()[1])
+    return policy
+
+
+def version_changes(installed: dict, policy: dict, wanted: dict) -> tuple[list[dict], list[str]]:
+    """What brings each package to its wanted version ("latest": the repositories' candidate).
+    Returns ([{package, installed, wanted}] for those that differ, [problems])."""
+    changes, problems = [], []
+    for name, want in wanted.items():
+        known = policy.get(name) or {"candidate": None, "versions": []}
+        target = known["candidate"] if want in ("latest", "", None) else str(want)
+        if target is None:
+            problems.append(f"{name}: this host's repositories offer no version of it (apt-get update? the package name?)")
+            continue
+        if target not in known["versions"] and target != installed.get(name):
+            offered = ", ".join(known["versions"]) or "none"
+            problems.append(f"{name} {target} is not in this host's repositories (they offer: {offered})")
+            continue
+        if installed.get(name) != target:
+            changes.append({"package": name, "installed": installed.get(name), "wanted": target})
+    return changes, problems
+
+
+def refresh_package_lists(module, max_age: int = 3600) -> bool:
+    """apt-get update when the lists are older than max_age seconds; returns whether it ran."""
+    lists = "/var/lib/apt/lists"
+    newest = max((os.path.getmtime(os.path.join(lists, f)) for f in os.listdir(lists)), default=0)
+    if time.time() - newest <= max_age:
+        return False
+    _apt(module, ["update", "-q"])
+    return True
+
+
+def apt_install_versions(module, changes: list[dict]) -> None:
+    """Bring packages to the versions in changes ([{package, wanted}]), down as well as up."""
+    pins = [f"{c['package']}={c['wanted']}" for c in changes]
+    _apt(module, ["install", "-y", "-q", "--no-install-recommends", "--allow-downgrades", *_APT_OPTS, *pins])
+
+
+def apt_remove(module, names: list[str]) -> None:
+    """apt-get remove (configuration files kept, as after any removal that is not a purge)."""
+    _apt(module, ["remove", "-y", "-q", *_APT_OPTS, *names])

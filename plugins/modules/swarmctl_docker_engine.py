@@ -27,6 +27,9 @@ description:
     restarted, and while it is stopped its swarm state (C(<data-root>/swarm), the Raft log and the node's
     certificates) is archived, or replaced from an archive (the state there before is kept aside as
     C(swarm.before-restore-<time>)); then it is started again. What C(swarmctl backup) and C(swarmctl restore) use.
+  - With O(state=restarted) and O(versions), the engine is stopped, the packages are brought to those versions
+    (up or down) while it is stopped, and it is started again - what C(swarmctl upgrade) uses. Packages already at
+    their version are left alone; when all are (or O(versions) is empty), nothing is restarted (C(changed=false)).
   - One call does what would otherwise take several tasks per host, which keeps a no-change run fast.
 options:
   packages:
@@ -51,9 +54,15 @@ options:
     type: bool
     default: false
   state:
-    description: C(present) installs and configures; C(restarted) also restarts the engine now.
+    description:
+      - C(present) installs and configures; C(restarted) also restarts the engine now.
+      - C(absent) takes the engine off the host (C(swarmctl reset --engine)) - the keys swarmctl set in
+        C(daemon.json) (the host's own stay; the file goes when nothing is left in it), its TLS files and systemd
+        drop-in, and the C(docker.io) package (removed, not purged) with the engine stopped. Images, volumes and
+        containers stay in the engine's data-root, and C(containerd) and C(runc) stay installed (other software
+        may use them). Refused, changing nothing, while the host runs containers outside the swarm.
     type: str
-    choices: [present, restarted]
+    choices: [present, restarted, absent]
     default: present
   archive_swarm_to:
     description: With O(state=restarted), write the swarm state to this gzipped tar file (0600) while the engine is stopped.
@@ -61,6 +70,11 @@ options:
   restore_swarm_from:
     description: With O(state=restarted), replace the swarm state with this archive's while the engine is stopped.
     type: path
+  versions:
+    description:
+      - With O(state=restarted), package name to the version to install while the engine is stopped, or C(latest)
+        (the repositories' candidate). See M(swarmctl_engine_versions) to learn what would change first.
+    type: dict
   start_timeout:
     description: Seconds to wait for the engine to answer after a restart.
     type: int
@@ -141,6 +155,11 @@ containers:
   returned: always
   type: list
   elements: str
+upgraded:
+  description: With O(versions), the packages brought to another version - package, installed (before), wanted.
+  returned: with O(state=restarted)
+  type: list
+  elements: dict
 actions:
   description: What was done (or would be, in check mode).
   returned: always
@@ -176,7 +195,16 @@ from ansible.module_utils.swarmctl_daemon_json import (
     plan,
 )
 from ansible.module_utils.swarmctl_engine_api import EngineAPI, EngineAPIError
-from ansible.module_utils.swarmctl_host import HostChanges, systemctl
+from ansible.module_utils.swarmctl_host import (
+    HostChanges,
+    apt_install_versions,
+    apt_policy,
+    apt_remove,
+    installed_versions,
+    refresh_package_lists,
+    systemctl,
+    version_changes,
+)
 
 TLS_DIR = "/etc/docker/tls"
 SOCKET = "unix:///var/run/docker.sock"
@@ -203,6 +231,7 @@ def tls_daemon_config(tls: dict) -> dict:
 
 ARGUMENT_SPEC = dict(
     packages=dict(type="list", elements="str", default=["docker.io", "python3-docker"]),
+    versions=dict(type="dict"),
     daemon_config=dict(type="dict", default={}),
     daemon_defaults=dict(type="dict", default={}),
     tls=dict(type="dict", options=dict(
@@ -213,7 +242,7 @@ ARGUMENT_SPEC = dict(
         key=dict(type="str", required=True, no_log=True),
     )),
     restart_containers=dict(type="bool", default=False),
-    state=dict(type="str", choices=["present", "restarted"], default="present"),
+    state=dict(type="str", choices=["present", "restarted", "absent"], default="present"),
     archive_swarm_to=dict(type="path"),
     restore_swarm_from=dict(type="path"),
     start_timeout=dict(type="int", default=60),
@@ -255,6 +284,8 @@ def main():
                              "packages only. Install docker and python3-docker yourself, then run again.")
     if module.params["state"] == "restarted":
         restart(module)
+    if module.params["state"] == "absent":
+        absent(module)
     present(module)
 
 
@@ -340,30 +371,40 @@ def present(module):
 
 
 def restart(module):
-    """Restart the engine now; start again the containers that ran outside the swarm. Exits the module."""
+    """Restart the engine now (stopped meanwhile, for a swarm archive or package versions); start again the
+    containers that ran outside the swarm. Exits the module."""
     p = module.params
     api = _engine()
+    upgrades = package_upgrades(module) if p["versions"] is not None else []
+    if p["versions"] is not None and not upgrades:
+        module.exit_json(changed=False, actions=[], containers=[], restart_needed=False, installed=[], upgraded=[])
     running = outside_swarm(api)
     if running and not p["restart_containers"]:
         module.fail_json(msg=f"restarting the engine would stop the containers this host runs outside the swarm: "
                              f"{', '.join(running)}. Nothing was changed; set docker_engine_restart_containers: true "
                              "for this host to restart it anyway (they are started again afterwards).",
                          containers=running)
-    actions = ["restarted docker"]
+    actions = [f"{u['package']} {u['installed'] or '(not installed)'} -> {u['wanted']}" for u in upgrades]
+    actions.append("restarted docker")
     if p["restore_swarm_from"] and not os.path.isfile(p["restore_swarm_from"]):
         module.fail_json(msg=f"no swarm archive at {p['restore_swarm_from']}; nothing was changed")
     if module.check_mode:
-        module.exit_json(changed=True, actions=actions, containers=running, restart_needed=False, installed=[])
+        module.exit_json(changed=True, actions=actions, containers=running, restart_needed=False, installed=[],
+                         upgraded=upgrades)
     # systemd refuses a unit started more than a few times a minute (StartLimitBurst): this restart is wanted.
     systemctl(module, "reset-failed", "docker", check=False)
-    if p["archive_swarm_to"] or p["restore_swarm_from"]:
+    if p["archive_swarm_to"] or p["restore_swarm_from"] or upgrades:
         data_root = (api.info().get("DockerRootDir") if api else None) or "/var/lib/docker"
         # The socket unit would start the engine again at the first request: stopped too, and started after.
         socket_active = systemctl(module, "is-active", "docker.socket", check=False).strip() == "active"
         systemctl(module, "stop", *(["docker.socket"] if socket_active else []), "docker")
         try:
-            actions += swarm_state(module, data_root)
+            if upgrades:
+                apt_install_versions(module, upgrades)
+            else:
+                actions += swarm_state(module, data_root)
         finally:
+            systemctl(module, "reset-failed", "docker", check=False)
             systemctl(module, "start", *(["docker.socket"] if socket_active else []), "docker")
     else:
         systemctl(module, "restart", "docker")
@@ -383,7 +424,66 @@ def restart(module):
     if running:
         actions.append(f"containers outside the swarm running again: {', '.join(running)}"
                        + (f" ({', '.join(stopped)} started by swarmctl)" if stopped else ""))
-    module.exit_json(changed=True, actions=actions, containers=running, restart_needed=False, installed=[])
+    module.exit_json(changed=True, actions=actions, containers=running, restart_needed=False, installed=[],
+                     upgraded=upgrades)
+
+
+ENGINE_PACKAGE = "docker.io"
+
+
+def absent(module):
+    """Take swarmctl's engine off the host, keeping the host's own keys and every container's data. Exits."""
+    changes = HostChanges(module)
+    api = _engine()
+    running = outside_swarm(api)
+    if running:
+        module.fail_json(msg=f"this host runs containers outside the swarm ({', '.join(running)}); removing the engine "
+                             "would stop them. Nothing was changed: stop them yourself, or leave the engine on this "
+                             "host (reset without --engine, or --limit the others).", containers=running)
+    try:
+        current = load(_read(DAEMON_JSON), DAEMON_JSON)
+        record = _read(OWNED_RECORD)
+        owned = load(record, OWNED_RECORD) if record is not None else None
+    except DaemonJsonError as exc:
+        module.fail_json(msg=str(exc))
+    data_root = (api.info().get("DockerRootDir") if api else None) or current.get("data-root") or "/var/lib/docker"
+    installed = installed_versions(module, [ENGINE_PACKAGE])[ENGINE_PACKAGE] is not None
+    if installed:
+        changes.add(f"stopped docker and removed {ENGINE_PACKAGE} (not purged: images, volumes and containers stay "
+                    f"in {data_root})")
+        if not module.check_mode:
+            socket_active = systemctl(module, "is-active", "docker.socket", check=False).strip() == "active"
+            systemctl(module, "stop", *(["docker.socket"] if socket_active else []), "docker")
+            apt_remove(module, [ENGINE_PACKAGE])
+    # Without a record (a host swarmctl configured before it kept one), no key counts as swarmctl's.
+    merged = plan(current, owned or {}, {}, {})
+    if merged["removed"]:
+        changes.add(f"daemon.json: removed swarmctl's keys {', '.join(merged['removed'])}"
+                    + (f"; kept the host's {', '.join(merged['kept'])}" if merged["kept"] else ""))
+        if merged["config"]:
+            changes.file(DAEMON_JSON, json.dumps(merged["config"], indent=2, sort_keys=True) + "\n")
+        else:
+            changes.absent(DAEMON_JSON)
+    for path in (OWNED_RECORD, f"{TLS_DIR}/ca.pem", f"{TLS_DIR}/cert.pem", f"{TLS_DIR}/key.pem"):
+        changes.absent(path)
+    if changes.absent(HOSTS_DROP_IN) and not module.check_mode:
+        systemctl(module, "daemon-reload")
+    module.exit_json(changed=changes.changed, actions=changes.actions, containers=[], restart_needed=False,
+                     installed=[], daemon_json=merged)
+
+
+def package_upgrades(module):
+    """[{package, installed, wanted}] for the packages of the versions option not at their version yet."""
+    wanted = {str(name): str(version) for name, version in module.params["versions"].items()}
+    if not wanted:
+        return []
+    if any(v in ("latest", "") for v in wanted.values()):
+        refresh_package_lists(module)
+    upgrades, problems = version_changes(installed_versions(module, list(wanted)), apt_policy(module, list(wanted)),
+                                         wanted)
+    if problems:
+        module.fail_json(msg="; ".join(problems) + ". Nothing was changed.")
+    return upgrades
 
 
 def swarm_state(module, data_root):

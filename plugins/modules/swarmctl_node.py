@@ -71,6 +71,12 @@ options:
         tasks matter.
     type: bool
     default: true
+  wait_converged:
+    description:
+      - With O(state=present), once the nodes are set, wait (up to O(wait_timeout)) until every replicated service
+        runs all its replicas - after a node comes back from a drain, before the next one goes.
+    type: bool
+    default: false
   force:
     description: With O(state=absent), remove a node that is still up.
     type: bool
@@ -245,6 +251,15 @@ def present(module, nodes):
             nodes.demote(wanted)
 
 
+def wait_converged(module, nodes):
+    """Waiting changes nothing: it is not an action."""
+    timeout = module.params["wait_timeout"]
+    if not wait_for(lambda: not unconverged_services(nodes.client), timeout, 1.0):
+        module.fail_json(msg=f"services are short of replicas after {timeout}s: "
+                             f"{', '.join(unconverged_services(nodes.client))}; the nodes may lack room or match no "
+                             "placement constraint (docker service ps <name>)", actions=nodes.actions)
+
+
 def absent(module, nodes):
     wanted_ids = [w["node_id"] for w in module.params["nodes"]]
     problem = removal_problem(list(nodes.by_id.values()), wanted_ids)
@@ -290,6 +305,7 @@ ARGUMENT_SPEC = dict(
     state=dict(type="str", choices=["present", "absent"], default="present"),
     drain_wait=dict(type="bool", default=True),
     drain_wait_services=dict(type="bool", default=True),
+    wait_converged=dict(type="bool", default=False),
     force=dict(type="bool", default=False),
     wait_timeout=dict(type="int", default=120),
     **DOCKER_COMMON_ARGS,
@@ -306,6 +322,8 @@ def main():
         before = {n["id"]: {k: n[k] for k in ("role", "availability", "labels")} for n in nodes.by_id.values()}
         if module.params["state"] == "present":
             present(module, nodes)
+            if module.params["wait_converged"] and not module.check_mode:
+                wait_converged(module, nodes)
         else:
             absent(module, nodes)
     except EngineAPIError as exc:

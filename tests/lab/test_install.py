@@ -53,7 +53,7 @@ def test_wheel_carries_the_ansible_content(installed):
 
 
 SUBCOMMANDS = [["lab", "up"], ["lab", "down"], ["lab", "status"], ["up"], ["deploy"], ["update"], ["rollback"],
-               ["scale"], ["add-node"], ["remove-node"], ["maintenance"], ["backup"], ["restore"], ["recover"],
+               ["scale"], ["add-node"], ["remove-node"], ["maintenance"], ["backup"], ["restore"], ["recover"], ["upgrade"],
                ["reset"], ["status"], ["reconcile"], ["dashboard"], ["image", "build"]]
 
 

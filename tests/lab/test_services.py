@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
-from helpers import swarmctl
+from helpers import LoadLoop, get, swarmctl
 from swarmctl import paths
 from swarmctl.lab.lab import container_name
 
 pytestmark = pytest.mark.lab
-PORT = 8080
 
 
 def on(lab, host, *argv) -> str:
@@ -25,11 +22,6 @@ def on(lab, host, *argv) -> str:
                           stderr=subprocess.STDOUT, text=True)
     assert proc.returncode == 0, proc.stdout
     return proc.stdout.strip()
-
-
-def get(address: str, timeout: float = 2.0) -> str:
-    with urllib.request.urlopen(f"http://{address}:{PORT}/", timeout=timeout) as response:
-        return response.read().decode().strip()
 
 
 def running_tasks(lab) -> list[dict]:
@@ -41,36 +33,6 @@ def running_tasks(lab) -> list[dict]:
 def service_image(lab) -> str:
     return on(lab, "base2", "docker", "service", "inspect", "web", "--format",
               "{{.Spec.TaskTemplate.ContainerSpec.Image}}").split("@")[0]
-
-
-class LoadLoop:
-    """Requests through the balancer, round the nodes, every 50 ms, until stopped."""
-
-    def __init__(self, addresses):
-        self.addresses = addresses
-        self.answers: list[str] = []
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        n = 0
-        while not self._stop.is_set():
-            address = self.addresses[n % len(self.addresses)]
-            n += 1
-            try:
-                self.answers.append(get(address))
-            except OSError as exc:
-                self.failures.append(f"{address}: {exc}")
-            time.sleep(0.05)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(10)
 
 
 def swarm_addresses(result) -> list[str]:
@@ -229,10 +191,12 @@ def test_engines_restart_for_a_config_change_one_node_at_a_time_and_a_service_ke
             assert load.failures == [] and len(load.answers) > 50, load.failures[:5]
             actions = [(e["host"], a) for e in run.json_lines() if e.get("event") == "host_result"
                        for a in e.get("actions", [])]
-            order = [(host, a) for host, a in actions if a.endswith(("set availability drain", "restarted docker",
-                                                                      "set availability active"))]
-            assert [a.split(": ")[-1] for _, a in order] == ["set availability drain", "restarted docker",
-                                                             "set availability active"] * 2, order
+            # "base3: set availability drain, labels [...]" -> "set availability drain"
+            steps = [(host, a.split(": ", 1)[-1].split(",")[0]) for host, a in actions]
+            order = [(host, a) for host, a in steps if a in ("set availability drain", "restarted docker",
+                                                             "set availability active")]
+            assert [a for _, a in order] == ["set availability drain", "restarted docker",
+                                             "set availability active"] * 2, order
             assert {host for host, _ in order} == {"base3", "base4"}
             nodes = on(lab, "base2", "docker", "node", "ls", "--format", "{{.Hostname}} {{.Status}} {{.Availability}}")
             assert sorted(nodes.splitlines()) == ["base2 Ready Active", "base3 Ready Active", "base4 Ready Active"]

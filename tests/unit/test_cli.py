@@ -88,3 +88,32 @@ def test_the_dashboard_warns_when_it_listens_beyond_this_machine(tmp_path):
     with pytest.raises(CollectorError):
         serve(tmp_path / "none.yml", "127.0.0.1", 0, 1.0, said.append)
     assert said == []
+
+
+def test_upgrade_versions_and_batch_become_the_playbooks_variables():
+    assert cli.upgrade_vars([], 1) == {"upgrade_batch": 1}
+    assert cli.upgrade_vars(["containerd=1.6.20~ds1-1+deb12u2", "docker.io=latest"], 2) == {
+        "upgrade_batch": 2, "upgrade_versions": {"containerd": "1.6.20~ds1-1+deb12u2", "docker.io": "latest"}}
+
+
+@pytest.mark.parametrize("versions, batch, expected", [
+    (["containerd"], 1, "PACKAGE=VERSION"),
+    (["=1.0"], 1, "PACKAGE=VERSION"),
+    (["containerd="], 1, "PACKAGE=VERSION"),
+    ([], 0, "--batch"),
+])
+def test_bad_upgrade_arguments_say_what_is_expected(versions, batch, expected):
+    with pytest.raises(cli.UsageError, match=expected):
+        cli.upgrade_vars(versions, batch)
+
+
+def test_status_tells_a_drain_swarmctl_left_from_one_a_person_made():
+    from swarmctl.status import render_status
+
+    node = {"hostname": "base3", "role": "worker", "state": "ready", "addr": "10.0.0.3"}
+    status = {"answered_by": "base2", "services": [], "reconciler": {"error": "x"}, "nodes": [
+        dict(node, availability="drain", labels={"io.swarmctl.drained": "active"}),
+        dict(node, hostname="base4", availability="drain", labels={})]}
+    lines = render_status(status).splitlines()
+    assert "drain (by swarmctl, run cut short)" in next(line for line in lines if "base3" in line)
+    assert "cut short" not in next(line for line in lines if "base4" in line)

@@ -1,0 +1,87 @@
+#!/usr/bin/python
+# swarmctl: which versions of the engine's packages a host runs, and what an upgrade would change.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: swarmctl_engine_versions
+short_description: Compare the engine's installed packages with the versions wanted, on Debian/Ubuntu hosts
+description:
+  - Reads the installed version of each package of O(versions) (dpkg) and the versions the host's repositories
+    offer (C(apt-cache policy)), and returns the packages whose installed version is not the wanted one.
+  - C(latest) means the repositories' candidate version. The package lists are refreshed first when they are
+    older than O(lists_max_age) seconds, so "latest" means what the mirror offers now.
+  - A wanted version the repositories do not offer fails with the versions they do offer.
+  - Changes nothing on the host (refreshing the package lists aside), in check mode or not; M(swarmctl_docker_engine)
+    installs the versions, with its engine stopped.
+options:
+  versions:
+    description: Package name to wanted version, or C(latest).
+    type: dict
+    required: true
+  lists_max_age:
+    description: Refresh the package lists (apt-get update) when they are older than this many seconds; 0 always does.
+    type: int
+    default: 3600
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+notes:
+  - Debian and Ubuntu only (apt and dpkg).
+author: swarmctl developers
+"""
+
+EXAMPLES = r"""
+- name: What would bring the engine to the repositories' newest packages
+  swarmctl_engine_versions:
+    versions: {docker.io: latest, containerd: latest, runc: latest, python3-docker: latest}
+  register: engine_versions
+
+- name: containerd at a given build
+  swarmctl_engine_versions:
+    versions: {containerd: "1.6.20~ds1-1+deb12u2"}
+"""
+
+RETURN = r"""
+installed:
+  description: Package name to its installed version (null when it is not installed).
+  returned: always
+  type: dict
+  sample: {containerd: "1.6.20~ds1-1+deb12u3", docker.io: "20.10.24+dfsg1-1+deb12u1+b6"}
+changes:
+  description: The packages whose installed version is not the wanted one - package, installed, wanted.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{package: containerd, installed: "1.6.20~ds1-1+deb12u3", wanted: "1.6.20~ds1-1+deb12u2"}]
+lists_refreshed:
+  description: Whether the package lists were refreshed (apt-get update) first.
+  returned: always
+  type: bool
+"""
+
+import shutil
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.swarmctl_host import apt_policy, installed_versions, refresh_package_lists, version_changes
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(versions=dict(type="dict", required=True),
+                                              lists_max_age=dict(type="int", default=3600)),
+                           supports_check_mode=True)
+    if not shutil.which("apt-cache") or not shutil.which("dpkg-query"):
+        module.fail_json(msg="this host has no apt-cache/dpkg: swarmctl upgrades the engine from Debian/Ubuntu packages only")
+    wanted = {str(name): str(version) for name, version in module.params["versions"].items()}
+    refreshed = refresh_package_lists(module, module.params["lists_max_age"])
+    installed = installed_versions(module, list(wanted))
+    changes, problems = version_changes(installed, apt_policy(module, list(wanted)), wanted)
+    if problems:
+        module.fail_json(msg="; ".join(problems) + ". Nothing was changed.", installed=installed)
+    module.exit_json(changed=False, installed=installed, changes=changes, lists_refreshed=refreshed)
+
+
+if __name__ == "__main__":
+    main()
