@@ -15,31 +15,34 @@ description:
   - An htpasswd entry that already verifies its password at O(bcrypt_cost) is kept (bcrypt hashes are salted;
     re-hashing would change the file on every run). Passwords and the key are never logged or shown in diffs.
 options:
-  name:
-    description: The registry's DNS name (its certificate's subjectAltName).
+  state:
+    description:
+      - C(present) keeps the registry serving. C(absent) takes it off the host (C(swarmctl reset --registry)) - the
+        service stopped and disabled, swarmctl's TLS files, htpasswd, configuration and drop-in removed, the
+        C(docker-registry) package removed (not purged). The images in O(storage_dir) stay.
     type: str
-    required: true
+    choices: [present, absent]
+    default: present
+  name:
+    description: The registry's DNS name (its certificate's subjectAltName). Required with O(state=present).
+    type: str
   port:
     description: TCP port to serve on.
     type: int
     default: 443
   tls_cert:
-    description: PEM of the registry's certificate (with intermediates, if any).
+    description: PEM of the registry's certificate (with intermediates, if any). Required with O(state=present).
     type: str
-    required: true
   tls_key:
-    description: PEM of its private key.
+    description: PEM of its private key. Required with O(state=present).
     type: str
-    required: true
   ca_cert:
-    description: PEM of the CA that signed O(tls_cert); used to check the registry answers with it.
+    description: PEM of the CA that signed O(tls_cert); used to check the registry answers with it. Required with O(state=present).
     type: str
-    required: true
   users:
-    description: Registry users, each C({name, password}). Users not listed are removed.
+    description: Registry users, each C({name, password}). Users not listed are removed. Required with O(state=present).
     type: list
     elements: dict
-    required: true
   storage_dir:
     description: Where the registry keeps its data.
     type: path
@@ -119,7 +122,7 @@ import ssl
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_host import HostChanges
+from ansible.module_utils.swarmctl_host import HostChanges, apt_remove, systemctl
 
 UNIT = "docker-registry"
 DROPIN = "/etc/systemd/system/docker-registry.service.d/swarmctl.conf"
@@ -221,12 +224,13 @@ def answers(name, port, ca_cert, timeout=3.0):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            name=dict(type="str", required=True),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            name=dict(type="str"),
             port=dict(type="int", default=443),
-            tls_cert=dict(type="str", required=True),
-            tls_key=dict(type="str", required=True, no_log=True),
-            ca_cert=dict(type="str", required=True),
-            users=dict(type="list", elements="dict", required=True, no_log=True),
+            tls_cert=dict(type="str"),
+            tls_key=dict(type="str", no_log=True),
+            ca_cert=dict(type="str"),
+            users=dict(type="list", elements="dict", no_log=True),
             storage_dir=dict(type="path", default="/var/lib/docker-registry"),
             config_dir=dict(type="path", default="/etc/docker/registry"),
             realm=dict(type="str", default="swarmctl registry"),
@@ -237,8 +241,11 @@ def main():
             wait_timeout=dict(type="int", default=60),
         ),
         supports_check_mode=True,
+        required_if=[("state", "present", ("name", "tls_cert", "tls_key", "ca_cert", "users"))],
     )
     p = module.params
+    if p["state"] == "absent":
+        absent(module)
     for user in p["users"]:
         if not user.get("name") or not user.get("password") or ":" in user["name"]:
             module.fail_json(msg="each of users needs a name (without ':') and a non-empty password")
@@ -281,6 +288,24 @@ def main():
     if module._diff:
         result["diff"] = changes.diff()
     module.exit_json(**result)
+
+
+def absent(module):
+    """Take the registry off the host; its images stay in storage_dir. Exits."""
+    p = module.params
+    changes = HostChanges(module)
+    rc, out, _ = module.run_command(["dpkg-query", "-W", "-f=${Status}", UNIT])
+    if rc == 0 and "install ok installed" in out:
+        changes.add(f"stopped docker-registry and removed its package (not purged: the images stay in {p['storage_dir']})")
+        if not module.check_mode:
+            systemctl(module, "disable", "--now", UNIT, check=False)
+            apt_remove(module, [UNIT])
+    d = p["config_dir"]
+    for path in (f"{d}/tls/registry.crt", f"{d}/tls/registry.key", f"{d}/htpasswd", f"{d}/config.yml"):
+        changes.absent(path)
+    if changes.absent(DROPIN) and not module.check_mode:
+        systemctl(module, "daemon-reload")
+    module.exit_json(changed=changes.changed, actions=changes.actions, url="")
 
 
 if __name__ == "__main__":

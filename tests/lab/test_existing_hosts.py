@@ -195,3 +195,32 @@ def test_reset_takes_the_swarm_off_and_leaves_the_hosts_own_things(own_lab):
     assert sorted(on(lab, "base2", "docker node ls --format '{{.Hostname}} {{.Status}}'").splitlines()) == \
         ["base2 Ready", "base3 Ready"]
     assert on(lab, "base2", "docker service ls --filter name=web --format '{{.Replicas}}'") == "6/6"
+
+
+def test_reset_engine_and_registry_keeps_the_data_and_refuses_a_host_with_its_own_containers(own_lab):
+    lab, result, _ = own_lab
+    inventory = result["inventory"]
+    assert swarmctl("up", "-i", inventory).rc == 0
+    # base3 runs a container of its own: refused before anything changes, with its name.
+    refused = swarmctl("reset", "--yes", "--engine", "--registry", "-i", inventory)
+    assert refused.rc == 3 and "userapp" in refused.stdout and "Nothing was changed" in refused.stdout, refused
+    assert on(lab, "base2", "docker info --format '{{.Swarm.LocalNodeState}}'") == "active"
+    on(lab, "base3", "docker stop userapp")
+    try:
+        reset = swarmctl("reset", "--yes", "--engine", "--registry", "-i", inventory, "--json")
+        assert reset.rc == 0, reset
+        for host in ("base2", "base3"):
+            assert "ok installed" not in on(lab, host, "dpkg-query -W -f='${Status}' docker.io", check=False)
+        # The host's own keys stay, swarmctl's go; the container's volume is where it was.
+        assert json.loads(on(lab, "base3", "cat /etc/docker/daemon.json")) == HAND_WRITTEN
+        assert on(lab, "base3", "cat /var/lib/docker/moved/volumes/userdata/_data/proof") == "kept"
+        assert on(lab, "foundation78", "systemctl is-active docker-registry", check=False) != "active"
+        assert on(lab, "foundation78", "ls /var/lib/docker-registry/docker/registry/v2/repositories")
+        again = swarmctl("reset", "--yes", "--engine", "--registry", "-i", inventory, "--json")
+        assert again.rc == 0 and again.summary()["changed"] == 0, again
+    finally:
+        anew = swarmctl("up", "-i", inventory)
+        on(lab, "base3", "docker start userapp")
+    assert anew.rc == 0, anew
+    assert own_container(lab)["data"] == "kept"
+    assert on(lab, "base2", "docker service ls --filter name=web --format '{{.Replicas}}'") == "6/6"
