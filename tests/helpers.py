@@ -156,3 +156,14 @@ class LoadLoop:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join(10)
+
+
+def on(lab, host, *argv, check: bool = True) -> str:
+    """A command on a lab host (docker exec), its output; with check, it must succeed."""
+    from swarmctl.lab.lab import container_name
+
+    proc = subprocess.run(["docker", "exec", container_name(lab.name, host), *argv], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    if check:
+        assert proc.returncode == 0, proc.stdout
+    return proc.stdout.strip()

@@ -274,11 +274,25 @@ def version_changes(installed: dict, policy: dict, wanted: dict) -> tuple[list[d
     return changes, problems
 
 
+def plan_versions(module, wanted: dict, lists_max_age: int = 3600) -> dict:
+    """What brings the packages to their wanted versions on this host: {installed, changes, problems, refreshed}.
+    The package lists are refreshed when older than lists_max_age, and once more when a wanted version is not in
+    them (lists that predate a suite the host's sources name, or a new build)."""
+    names = list(wanted)
+    refreshed = refresh_package_lists(module, lists_max_age)
+    installed = installed_versions(module, names)
+    changes, problems = version_changes(installed, apt_policy(module, names), wanted)
+    if problems and not refreshed:
+        refreshed = refresh_package_lists(module, 0)
+        changes, problems = version_changes(installed, apt_policy(module, names), wanted)
+    return {"installed": installed, "changes": changes, "problems": problems, "refreshed": refreshed}
+
+
 def refresh_package_lists(module, max_age: int = 3600) -> bool:
     """apt-get update when the lists are older than max_age seconds; returns whether it ran."""
     lists = "/var/lib/apt/lists"
     newest = max((os.path.getmtime(os.path.join(lists, f)) for f in os.listdir(lists)), default=0)
-    if time.time() - newest <= max_age:
+    if max_age > 0 and time.time() - newest <= max_age:
         return False
     _apt(module, ["update", "-q"])
     return True

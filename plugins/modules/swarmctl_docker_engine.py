@@ -198,12 +198,10 @@ from ansible.module_utils.swarmctl_engine_api import EngineAPI, EngineAPIError
 from ansible.module_utils.swarmctl_host import (
     HostChanges,
     apt_install_versions,
-    apt_policy,
     apt_remove,
     installed_versions,
-    refresh_package_lists,
+    plan_versions,
     systemctl,
-    version_changes,
 )
 
 TLS_DIR = "/etc/docker/tls"
@@ -289,17 +287,22 @@ def main():
     present(module)
 
 
+def read_daemon_json(module):
+    """(the host's daemon.json, the record of the keys swarmctl set or None); a file that is not JSON fails."""
+    try:
+        current = load(_read(DAEMON_JSON), DAEMON_JSON)
+        record = _read(OWNED_RECORD)
+        return current, load(record, OWNED_RECORD) if record is not None else None
+    except DaemonJsonError as exc:
+        module.fail_json(msg=str(exc))
+
+
 def present(module):
     p = module.params
     changes = HostChanges(module)
     was_installed = os.path.exists("/usr/sbin/dockerd") or os.path.exists("/usr/bin/dockerd")
     api = _engine() if was_installed else None
-    try:
-        current = load(_read(DAEMON_JSON), DAEMON_JSON)
-        record = _read(OWNED_RECORD)
-        owned = load(record, OWNED_RECORD) if record is not None else None
-    except DaemonJsonError as exc:
-        module.fail_json(msg=str(exc))
+    current, owned = read_daemon_json(module)
 
     tls = p["tls"]
     enforced = dict(p["daemon_config"])
@@ -440,12 +443,7 @@ def absent(module):
         module.fail_json(msg=f"this host runs containers outside the swarm ({', '.join(running)}); removing the engine "
                              "would stop them. Nothing was changed: stop them yourself, or leave the engine on this "
                              "host (reset without --engine, or --limit the others).", containers=running)
-    try:
-        current = load(_read(DAEMON_JSON), DAEMON_JSON)
-        record = _read(OWNED_RECORD)
-        owned = load(record, OWNED_RECORD) if record is not None else None
-    except DaemonJsonError as exc:
-        module.fail_json(msg=str(exc))
+    current, owned = read_daemon_json(module)
     data_root = (api.info().get("DockerRootDir") if api else None) or current.get("data-root") or "/var/lib/docker"
     installed = installed_versions(module, [ENGINE_PACKAGE])[ENGINE_PACKAGE] is not None
     if installed:
@@ -477,13 +475,10 @@ def package_upgrades(module):
     wanted = {str(name): str(version) for name, version in module.params["versions"].items()}
     if not wanted:
         return []
-    if any(v in ("latest", "") for v in wanted.values()):
-        refresh_package_lists(module)
-    upgrades, problems = version_changes(installed_versions(module, list(wanted)), apt_policy(module, list(wanted)),
-                                         wanted)
-    if problems:
-        module.fail_json(msg="; ".join(problems) + ". Nothing was changed.")
-    return upgrades
+    plan = plan_versions(module, wanted)
+    if plan["problems"]:
+        module.fail_json(msg="; ".join(plan["problems"]) + ". Nothing was changed.")
+    return plan["changes"]
 
 
 def swarm_state(module, data_root):

@@ -10,7 +10,8 @@ description:
   - Reads the installed version of each package of O(versions) (dpkg) and the versions the host's repositories
     offer (C(apt-cache policy)), and returns the packages whose installed version is not the wanted one.
   - C(latest) means the repositories' candidate version. The package lists are refreshed first when they are
-    older than O(lists_max_age) seconds, so "latest" means what the mirror offers now.
+    older than O(lists_max_age) seconds, so "latest" means what the mirror offers now, and again when a wanted
+    version is not in them.
   - A wanted version the repositories do not offer fails with the versions they do offer.
   - Changes nothing on the host (refreshing the package lists aside), in check mode or not; M(swarmctl_docker_engine)
     installs the versions, with its engine stopped.
@@ -65,7 +66,7 @@ lists_refreshed:
 import shutil
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_host import apt_policy, installed_versions, refresh_package_lists, version_changes
+from ansible.module_utils.swarmctl_host import plan_versions
 
 
 def main():
@@ -75,12 +76,11 @@ def main():
     if not shutil.which("apt-cache") or not shutil.which("dpkg-query"):
         module.fail_json(msg="this host has no apt-cache/dpkg: swarmctl upgrades the engine from Debian/Ubuntu packages only")
     wanted = {str(name): str(version) for name, version in module.params["versions"].items()}
-    refreshed = refresh_package_lists(module, module.params["lists_max_age"])
-    installed = installed_versions(module, list(wanted))
-    changes, problems = version_changes(installed, apt_policy(module, list(wanted)), wanted)
-    if problems:
-        module.fail_json(msg="; ".join(problems) + ". Nothing was changed.", installed=installed)
-    module.exit_json(changed=False, installed=installed, changes=changes, lists_refreshed=refreshed)
+    plan = plan_versions(module, wanted, module.params["lists_max_age"])
+    if plan["problems"]:
+        module.fail_json(msg="; ".join(plan["problems"]) + ". Nothing was changed.", installed=plan["installed"])
+    module.exit_json(changed=False, installed=plan["installed"], changes=plan["changes"],
+                     lists_refreshed=plan["refreshed"])
 
 
 if __name__ == "__main__":

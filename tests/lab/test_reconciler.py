@@ -8,18 +8,10 @@ import time
 
 import pytest
 
-from helpers import running_tasks_per_node, swarmctl
+from helpers import on, running_tasks_per_node, swarmctl
 from swarmctl.lab.lab import container_name, network_name
 
 pytestmark = pytest.mark.lab
-
-
-def on(lab, host, *argv, check=True) -> str:
-    proc = subprocess.run(["docker", "exec", container_name(lab.name, host), *argv], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
-    if check:
-        assert proc.returncode == 0, proc.stdout
-    return proc.stdout.strip()
 
 
 def docker(*argv):

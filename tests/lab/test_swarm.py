@@ -10,18 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import swarmctl
+from helpers import on, swarmctl
 from swarmctl.lab.lab import container_name
 
 pytestmark = pytest.mark.lab
-
-
-def on(lab, host, *argv, check=True) -> str:
-    proc = subprocess.run(["docker", "exec", container_name(lab.name, host), *argv], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
-    if check:
-        assert proc.returncode == 0, proc.stdout
-    return proc.stdout.strip()
 
 
 def leave_swarm(lab, host):

@@ -13,19 +13,10 @@ import time
 
 import pytest
 
-from helpers import ROOT, LoadLoop, swarmctl
-from swarmctl.lab.lab import container_name
+from helpers import ROOT, LoadLoop, on, swarmctl
 
 pytestmark = pytest.mark.lab
 DRAINED_LABEL = "io.swarmctl.drained"
-
-
-def on(lab, host, *argv, check=True) -> str:
-    proc = subprocess.run(["docker", "exec", container_name(lab.name, host), *argv], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
-    if check:
-        assert proc.returncode == 0, proc.stdout
-    return proc.stdout.strip()
 
 
 def swarm_hosts(result) -> list[dict]:
@@ -37,7 +28,9 @@ def containerd_on(lab, host) -> str:
 
 
 def offered_containerd(lab, host) -> tuple[str, list[str]]:
-    """The candidate version and every version the host's repositories offer."""
+    """The candidate version and every version the host's repositories offer (the lab image's package lists
+    predate its security suite: refreshed first)."""
+    on(lab, host, "apt-get", "update", "-q")
     out = on(lab, host, "apt-cache", "policy", "containerd")
     candidate = next(line.split(":", 1)[1].strip() for line in out.splitlines() if "Candidate:" in line)
     versions = [line.replace("***", "").split()[0] for line in out.splitlines()
