@@ -73,6 +73,7 @@ def main() -> None:
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if proc.returncode != 0:
             sys.exit(proc.stdout[-3000:])
+        on("base2", "apt-get", "update", "-q")  # the lab image's lists predate its security suite
         policy = on("base2", "apt-cache", "policy", "containerd")
         installed = on("base2", "dpkg-query", "-W", "-f=${Version}", "containerd")
         offered = [line.replace("***", "").split()[0] for line in policy.splitlines()
