@@ -78,7 +78,9 @@ def main():
     wanted = {str(name): str(version) for name, version in module.params["versions"].items()}
     plan = plan_versions(module, wanted, module.params["lists_max_age"])
     if plan["problems"]:
-        module.fail_json(msg="; ".join(plan["problems"]) + ". Nothing was changed.", installed=plan["installed"])
+        # A version the repositories do not offer is the caller's input, not the host's fault (swarmctl: exit 2).
+        module.fail_json(msg="; ".join(plan["problems"]) + ". Nothing was changed.", installed=plan["installed"],
+                         swarmctl_bad_input=True)
     module.exit_json(changed=False, installed=plan["installed"], changes=plan["changes"],
                      lists_refreshed=plan["refreshed"])
 

@@ -64,6 +64,14 @@ def test_upgrade_changes_containerd_node_by_node_while_the_service_answers(conve
     addresses = [h["address"] for h in swarm_hosts(result)]
     done = False
     try:
+        # A build the repositories do not offer: refused as bad input, with the ones they do, nothing changed.
+        wrong = swarmctl("upgrade", "--version", "containerd=0.0.1-no-such-build", "-i", result["inventory"])
+        assert wrong.rc == 2 and "containerd 0.0.1-no-such-build is not in this host's repositories" in wrong.stdout
+        assert target in wrong.stdout and "Nothing was changed" in wrong.stdout, wrong
+        # Check mode says what would change and changes nothing.
+        check = swarmctl("upgrade", "--version", f"containerd={target}", "--check", "-i", result["inventory"])
+        assert check.rc == 0 and f"containerd {installed} -> {target}" in check.stdout, check
+        assert containerd_on(lab, "base3") == installed and settled(lab), nodes(lab)
         with LoadLoop(addresses, failover=True) as load:
             run = swarmctl("upgrade", "--version", f"containerd={target}", "-i", result["inventory"], "--json")
         assert run.rc == 0, run
