@@ -27,6 +27,9 @@ sys.path.insert(0, str(ROOT))
 from swarmctl.lab.lab import Lab, container_name, docker_client  # noqa: E402
 from swarmctl.lab.topology import LabSpec  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "plugins" / "module_utils"))
+from swarmctl_host import parse_apt_policy  # noqa: E402
+
 NAME = "bench-upg"
 DRAIN_TASK = "Drain this node and wait until its tasks run elsewhere"
 BACK_TASK = "Give the node its availability back, and wait until the services run all their replicas"
@@ -74,10 +77,8 @@ def main() -> None:
         if proc.returncode != 0:
             sys.exit(proc.stdout[-3000:])
         on("base2", "apt-get", "update", "-q")  # the lab image's lists predate its security suite
-        policy = on("base2", "apt-cache", "policy", "containerd")
         installed = on("base2", "dpkg-query", "-W", "-f=${Version}", "containerd")
-        offered = [line.replace("***", "").split()[0] for line in policy.splitlines()
-                   if line.startswith(("     ", " *** ")) and not line.startswith("        ")]
+        offered = parse_apt_policy(on("base2", "apt-cache", "policy", "containerd"))["containerd"]["versions"]
         other = next((v for v in offered if v != installed), None)
         if other is None:
             sys.exit(f"the hosts' repositories offer one containerd build only: {offered}")

@@ -169,10 +169,7 @@ _INTERRUPTED = "dpkg --configure -a"
 
 def apt_install(module, names: list[str]) -> None:
     """apt-get install, refreshing the package lists first when they are older than an hour or stale."""
-    lists = "/var/lib/apt/lists"
-    newest = max((os.path.getmtime(os.path.join(lists, f)) for f in os.listdir(lists)), default=0)
-    if time.time() - newest > 3600:
-        _apt(module, ["update", "-q"])
+    refresh_package_lists(module)
     rc, out, err = _apt_run(module, ["install", "-y", "-q", "--no-install-recommends", *_APT_OPTS, *names])
     if rc != 0:  # stale lists can point at versions the mirror no longer has
         _apt(module, ["update", "-q"])
@@ -245,13 +242,9 @@ def parse_apt_policy(text: str) -> dict:
             policy[name]["candidate"] = None if value == "(none)" else value
         elif line.strip().startswith("Version table:"):
             in_table = True
-        elif in_table and line.startswith("     ") and not line.startswith("        "):
-            # "     1.6.20~ds1-1+deb12u2 500" or " *** 1.6.20... 500": a version line (its sources follow, deeper)
-            parts = line.replace("***", "").split()
-            if parts:
-                policy[name]["versions"].append(parts[0])
-        elif in_table and line.startswith(" *** "):
-            policy[name]["versions"].append(line.split()[1])
+        elif in_table and (line.startswith(" *** ") or line.startswith("     ") and not line.startswith("        ")):
+            # "     1.6.20~ds1-1+deb12u2 500", or " *** ..." for the installed one; its sources follow, deeper
+            policy[name]["versions"].append(line.replace("***", "").split()[0])
     return policy
 
 

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from ansible.module_utils.swarmctl_host import parse_apt_policy
 from helpers import ROOT, LoadLoop, on, swarmctl
 
 pytestmark = pytest.mark.lab
@@ -31,11 +32,8 @@ def offered_containerd(lab, host) -> tuple[str, list[str]]:
     """The candidate version and every version the host's repositories offer (the lab image's package lists
     predate its security suite: refreshed first)."""
     on(lab, host, "apt-get", "update", "-q")
-    out = on(lab, host, "apt-cache", "policy", "containerd")
-    candidate = next(line.split(":", 1)[1].strip() for line in out.splitlines() if "Candidate:" in line)
-    versions = [line.replace("***", "").split()[0] for line in out.splitlines()
-                if line.startswith(("     ", " *** ")) and not line.startswith("        ")]
-    return candidate, versions
+    policy = parse_apt_policy(on(lab, host, "apt-cache", "policy", "containerd"))["containerd"]
+    return policy["candidate"], policy["versions"]
 
 
 def nodes(lab) -> dict:
