@@ -143,7 +143,9 @@ def main() -> None:
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if proc.returncode not in (0, 4):  # 4: it says the lost hosts were unreachable
             sys.exit(proc.stdout[-3000:])
-        said = next(line.strip() for line in proc.stdout.splitlines() if "Backed up the swarm" in line)
+        said = next((line.strip() for line in proc.stdout.splitlines() if "Backed up the swarm" in line), None)
+        if said is None:
+            sys.exit(f"swarmctl backup did not say where the backup is (exit {proc.returncode}):\n{proc.stdout[-3000:]}")
         print(f"swarmctl backup: {time.monotonic() - started:.1f} s; {said}")
     finally:
         lab.down()

@@ -52,6 +52,11 @@ class Result:
                 notable.append(f"{event['status']}: {event['host']}: {event['task']} {event.get('msg', '')}".strip())
         return notable
 
+    def why(self) -> str:
+        """What a failed assertion should show, in full: pytest cuts a list's repr, never a string."""
+        notable = "\n".join(self.notable_results()[-40:])
+        return f"rc={self.rc}\n{notable}" if notable else f"rc={self.rc}\n{self.output[-3000:]}"
+
     def __repr__(self) -> str:
         notable = "\n".join(self.notable_results()[-40:])
         return (f"<rc={self.rc}\nnotable results:\n{notable}\nstdout:\n{self.stdout[-5000:]}\n"

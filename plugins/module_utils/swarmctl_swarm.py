@@ -170,10 +170,11 @@ def _resumed_plan(leader: str, answered: dict, order: list[str]) -> dict:
 
 
 def recovery_joiners(nodes: list[dict], found: dict, plan: dict, managers_wanted: int, order: list[str]) -> list:
-    """The hosts that join the rebuilt swarm as managers, one at a time, each with what to put back on its new
-    node: the other surviving managers (their Raft state belongs to the old group), then healthy workers, in the
-    inventory's order, until the swarm has managers_wanted managers. nodes: the node list after the new cluster
-    was forced."""
+    """The hosts that join the rebuilt swarm again, one at a time, each with its role and what to put back on
+    its new node: the other surviving managers (their Raft state belongs to the old group), then workers of this
+    swarm that the lost quorum broke (their engine in error, e.g. a former manager whose Raft node dials a lost
+    one), then healthy workers, in the inventory's order, as managers until the swarm has managers_wanted; the
+    broken workers left over join again as workers. nodes: the node list after the new cluster was forced."""
     by_id = {n["id"]: n for n in nodes}
     host_of = {(r.get("local") or {}).get("node_id"): h for h, r in found.items() if r}
     joiners = []
@@ -181,22 +182,33 @@ def recovery_joiners(nodes: list[dict], found: dict, plan: dict, managers_wanted
         node = by_id.get(found[host]["local"]["node_id"])
         joiners.append({"host": host, "node_id": found[host]["local"]["node_id"], "addr": found[host]["local"]["node_addr"],
                         "availability": (node or {}).get("availability", "active"), "labels": (node or {}).get("labels", {}),
-                        "was": "manager", "how": "rejoin"})
-    # Alive by their own engines' word a moment ago: right after the new cluster was forced, the node list says
+                        "was": "manager", "role": "manager"})
+
+    def in_order(node):
+        return order.index(host_of[node["id"]]) if host_of[node["id"]] in order else len(order)
+
+    def says(node):
+        return (found[host_of[node["id"]]].get("local") or {}).get("state")
+
+    # By their own engines' word a moment ago: right after the new cluster was forced, the node list says
     # "unknown" for every node until it reports in again.
-    workers = [n for n in nodes if n["role"] == "worker" and n["availability"] == "active" and not in_maintenance(n)
-               and n["id"] in host_of and (found[host_of[n["id"]]].get("local") or {}).get("state") == "active"]
-    workers.sort(key=lambda n: order.index(host_of[n["id"]]) if host_of[n["id"]] in order else len(order))
-    for node in workers:
-        if 1 + len(joiners) >= managers_wanted:
-            break
+    workers = sorted((n for n in nodes if n["role"] == "worker" and n["id"] in host_of), key=in_order)
+    broken = [n for n in workers if says(n) in ("error", "pending") and not in_maintenance(n)]
+    healthy = [n for n in workers if says(n) == "active" and n["availability"] == "active" and not in_maintenance(n)]
+    # Joined again, never promoted in place: a promoted worker dials the manager it first joined through
+    # (the Swarm trap), and even one that joined through the chosen manager took 18-20 s to take its new
+    # role (its session to the lost managers times out first). A promotion given up on that then takes
+    # after all makes a two-member Raft group whose second member is about to leave: quorum lost again.
+    managers = 1 + len(joiners)
+    for node in broken + healthy:
+        role = "manager" if managers < managers_wanted else "worker"
+        if role == "worker" and node not in broken:
+            break  # enough managers: healthy workers stay as they are
+        managers += role == "manager"
         host = host_of[node["id"]]
-        # A worker that joined through the chosen manager dials it when promoted, so a promotion takes (its tasks
-        # stay); any other would dial a lost manager forever (the Swarm trap) and joins again instead.
-        through_chosen = node["labels"].get(JOIN_ADDR_LABEL, "").rsplit(":", 1)[0] == plan["node_addr"]
         joiners.append({"host": host, "node_id": node["id"], "addr": found[host]["local"]["node_addr"],
-                        "availability": node["availability"], "labels": node["labels"], "was": "worker",
-                        "how": "promote" if through_chosen else "rejoin"})
+                        "availability": node["availability"], "labels": node["labels"],
+                        "was": "broken" if node in broken else "worker", "role": role})
     return joiners
 
 

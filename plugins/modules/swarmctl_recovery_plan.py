@@ -15,9 +15,10 @@ description:
   - Refuses (a failure marked as bad input, so swarmctl exits with code 2) when quorum is not lost (a manager leads),
     when a majority of the managers answers (an election runs), when no manager survives, and when the survivors
     are not in one swarm; each message says what to do instead.
-  - Given O(nodes) (the swarm's node list once the new cluster was forced), also returns the hosts that join as
-    managers, one at a time - the other survivors, then healthy workers in the inventory's order - with the
-    availability and labels to put back on their new nodes.
+  - Given O(nodes) (the swarm's node list once the new cluster was forced), also returns the hosts that join
+    again, one at a time - the other survivors, then workers the lost quorum broke (engine in error), then
+    healthy workers in the inventory's order - as managers until the swarm has O(managers_wanted) (broken
+    workers left over as workers), with the availability and labels to put back on their new nodes.
 options:
   hosts:
     description: The inventory's managers, then its workers (the order breaks ties).
@@ -60,7 +61,7 @@ RETURN = r"""
 plan:
   description: The plan - chosen (host), why, node_addr (of the chosen manager), survivors, others (survivors that
     rejoin), lost_node_ids (managers gone), managers_before; and with O(nodes), joiners (host, node_id, addr,
-    availability, labels, was).
+    availability, labels, was - manager, worker or broken -, role).
   returned: success
   type: dict
 """

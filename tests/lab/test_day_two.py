@@ -52,7 +52,7 @@ def test_recover_rebuilds_a_swarm_that_lost_two_of_three_managers(ha_lab):
     inventory = result["inventory"]
     # Whatever the lab's other tests left: the swarm as the inventory says.
     start = swarmctl("up", "-i", inventory, "--json")
-    assert start.rc == 0, start.notable_results() or start.output[-3000:]
+    assert start.rc == 0, start.why()
     refused = swarmctl("recover", "--yes", "-i", inventory, "--json")
     assert refused.rc == 2 and "quorum is not lost" in refused.output, refused.output[-2000:]
     assert refused.summary()["changed"] == 0
@@ -72,7 +72,7 @@ def test_recover_rebuilds_a_swarm_that_lost_two_of_three_managers(ha_lab):
         started = time.monotonic()
         run = swarmctl("recover", "--yes", "-i", inventory, "--json")
         took = time.monotonic() - started
-        assert run.rc == 0, run.notable_results() or run.output[-3000:]
+        assert run.rc == 0, run.why()
         print(f"swarmctl recover: {took:.1f} s to {healthy_managers(lab, survivor)}")
         assert f"rebuilt from {survivor}" in run.output and "only manager left of 3" in run.output
         listing = nodes(lab, survivor)
@@ -103,7 +103,7 @@ def test_recover_rebuilds_a_swarm_that_lost_two_of_three_managers(ha_lab):
     assert stale.summary()["changed"] == 0
     # ... until told to bring them in: then the inventory's managers are the managers again.
     back = swarmctl("up", "-i", inventory, "-e", "swarm_force_rejoin=true", "--json")
-    assert back.rc == 0, back.notable_results() or back.output[-3000:]
+    assert back.rc == 0, back.why()
     listing = nodes(lab, survivor)
     assert sorted(h for h, n in listing.items() if n["ManagerStatus"]) == list(MANAGERS), listing
     assert wait_until(lambda: at_full_strength(lab, survivor), 120), running(lab, survivor)
@@ -113,13 +113,13 @@ def test_backup_then_restore_onto_fresh_hosts_after_every_manager_is_lost(ha_lab
     lab, result = ha_lab
     inventory = result["inventory"]
     start = swarmctl("up", "-i", inventory, "--json")
-    assert start.rc == 0, start.notable_results() or start.output[-3000:]
+    assert start.rc == 0, start.why()
     leader = leader_of(lab, "base2")
     specs = {name: spec(lab, leader, name) for name in ("web", "edge-lb")}
     count = len(nodes(lab, leader))
 
     backup = swarmctl("backup", "-i", inventory, "--json")
-    assert backup.rc == 0, backup.notable_results() or backup.output[-3000:]
+    assert backup.rc == 0, backup.why()
     folder = re.search(r"Backed up the swarm from (\S+) to (\S+): the Raft state \(([0-9.]+) MiB", backup.stdout)
     assert folder and folder.group(1) != leader, "copied from a manager that does not lead"
     source, path = folder.group(1), folder.group(2)
@@ -139,11 +139,11 @@ def test_backup_then_restore_onto_fresh_hosts_after_every_manager_is_lost(ha_lab
     lab.up(lab.stored_spec() or HA_LAB)
 
     restored = swarmctl("restore", "--from", path, "--yes", "-i", inventory, "--json")
-    assert restored.rc == 0, restored.notable_results() or restored.output[-3000:]
+    assert restored.rc == 0, restored.why()
     listing = nodes(lab, source)
     assert sorted(h for h, n in listing.items() if n["ManagerStatus"]) == list(MANAGERS), listing
     assert all(n["Status"] == "Ready" for n in listing.values()) and len(listing) == count, listing
     assert wait_until(lambda: at_full_strength(lab, source), 120), running(lab, source)
     assert {name: spec(lab, source, name) for name in specs} == specs, "services came back with their specs"
     again = swarmctl("up", "-i", inventory, "--json")
-    assert again.rc == 0 and again.summary()["changed"] == 0, again.notable_results()
+    assert again.rc == 0 and again.summary()["changed"] == 0, again.why()

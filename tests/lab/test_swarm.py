@@ -166,7 +166,7 @@ def test_add_node_joins_a_new_host_and_touches_nothing_else(ha_lab):
     add = swarmctl("add-node", "base7", "-i", result["inventory"], "--json")
     assert add.rc == 0, add
     changed_hosts = {h for h, c in add.summary()["hosts"].items() if c.get("changed")}
-    assert changed_hosts == {"base7"}, add.notable_results()
+    assert changed_hosts == {"base7"}, add.why()
     nodes = nodes_by_name(lab)
     assert nodes["base7"]["Status"] == "Ready" and nodes["base7"]["ManagerStatus"] == ""
 

@@ -105,14 +105,15 @@ def test_survivors_of_two_swarms_are_refused():
         recovery_plan({"m1": survivor("m1"), "m2": stranger, "m3": None}, ORDER)
 
 
-def test_joiners_are_the_other_survivors_then_healthy_workers_promoted_only_through_the_chosen_one():
+def test_joiners_are_the_other_survivors_then_healthy_workers_that_join_again():
     found = {"m1": None, "m2": None, "m3": survivor("m3"), "w1": worker("w1"), "w2": worker("w2")}
     plan = recovery_plan(found, ORDER)
     nodes = [node("m3", "manager", "reachable"),
              node("w1", labels={JOIN_ADDR_LABEL: "10.0.0.1:2377", "zone": "a"}),
              node("w2", labels={JOIN_ADDR_LABEL: "10.0.0.3:2377"})]
     joiners = recovery_joiners(nodes, found, plan, 3, ORDER)
-    assert [(j["host"], j["how"]) for j in joiners] == [("w1", "rejoin"), ("w2", "promote")]
+    # Through the chosen manager or not, a worker joins again: never a promotion in place (see recovery_joiners).
+    assert [(j["host"], j["was"]) for j in joiners] == [("w1", "worker"), ("w2", "worker")]
     assert joiners[0]["labels"]["zone"] == "a" and joiners[0]["addr"] == "10.0.0.11"
     # Enough managers: nobody else joins. A worker in maintenance, drained, or silent is never chosen.
     assert recovery_joiners(nodes, found, plan, 2, ORDER)[0]["host"] == "w1"
@@ -189,3 +190,23 @@ def test_a_manager_started_on_a_restored_state_without_peers_is_leaderless_while
     pending = dict(survivor("m1")["local"], state="pending")
     assert leaderless(pending)
     assert not leaderless(dict(pending, is_manager=False))
+
+
+def test_workers_the_lost_quorum_broke_join_again_first_and_the_rest_as_workers():
+    # w1's engine in error: a former manager whose Raft node dials a lost manager. It joins again, as a manager
+    # while managers are wanted, else as a worker; healthy workers only while managers are still wanted.
+    def broken_worker(host, state="error"):
+        return {"local": dict(worker(host)["local"], state=state, error="manager stopped: can't initialize raft node")}
+
+    broken = broken_worker("w1")
+    found = {"m1": None, "m2": None, "m3": survivor("m3"), "w1": broken, "w2": worker("w2")}
+    plan = recovery_plan(found, ORDER)
+    nodes = [node("m3", "manager", "reachable"), node("w1"), node("w2")]
+    joiners = recovery_joiners(nodes, found, plan, 3, ORDER)
+    assert [(j["host"], j["was"], j["role"]) for j in joiners] == [("w1", "broken", "manager"), ("w2", "worker", "manager")]
+    assert [(j["host"], j["role"]) for j in recovery_joiners(nodes, found, plan, 1, ORDER)] == [("w1", "worker")]
+    pending = dict(found, w1=broken_worker("w1", "pending"), w2=broken_worker("w2"))
+    assert [(j["host"], j["role"]) for j in recovery_joiners(nodes, pending, plan, 2, ORDER)] == \
+        [("w1", "manager"), ("w2", "worker")]
+    nodes[1]["labels"][MAINTENANCE_LABEL] = "reboot"  # marked: left alone
+    assert [j["host"] for j in recovery_joiners(nodes, found, plan, 3, ORDER)] == ["w2"]
