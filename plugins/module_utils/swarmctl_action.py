@@ -22,10 +22,11 @@ def controller_action(argument_spec: dict, operation, error_type=Exception):
     class ActionModule(ActionBase):
         _requires_connection = False
         TRANSFERS_FILES = False
+        ARGUMENT_SPEC = argument_spec
 
         def run(self, tmp=None, task_vars=None):
             result = super().run(tmp, task_vars)
-            _, args = self.validate_argument_spec(argument_spec=argument_spec)
+            _, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
             try:
                 result.update(operation(args, check_mode=bool(self._task.check_mode), diff=bool(self._task.diff)))
             except error_type as exc:
