@@ -106,6 +106,9 @@ def test_recover_rebuilds_a_swarm_that_lost_two_of_three_managers(ha_lab):
     assert back.rc == 0, back.why()
     listing = nodes(lab, survivor)
     assert sorted(h for h, n in listing.items() if n["ManagerStatus"]) == list(MANAGERS), listing
+    # The hosts that were managers for a while are workers again, and keep no reconciler.
+    for host in set(listing) - set(MANAGERS):
+        assert on(lab, host, "systemctl", "is-active", "swarmctl-reconciler", check=False) != "active", host
     assert wait_until(lambda: at_full_strength(lab, survivor), 120), running(lab, survivor)
 
 
