@@ -101,6 +101,8 @@ unlock_key:
   type: str
 """
 
+import time
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text
 from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
@@ -120,29 +122,42 @@ ARGUMENT_SPEC = dict(tokens=dict(type="bool", default=False), unlock_key=dict(ty
                      engine_missing_ok=dict(type="bool", default=False), **DOCKER_COMMON_ARGS)
 
 
+# A manager whose engine started a moment ago answers for its swarm only once its control socket is up.
+STARTING = "swarm/control.sock"
+STARTING_WAIT = 15
+
+
+def read(module, client) -> dict:
+    result = dict(changed=False)
+    local = local_state(client)
+    local["ipvs"] = kernel_has_ipvs()
+    result["local"] = local
+    if local["state"] == "active" and local["is_manager"]:
+        if module.params["raft"]:
+            result["raft"] = raft_state(client)
+        result["quorum"] = not leaderless(local)
+        if result["quorum"]:
+            result.update(describe_swarm(client, module.params["tokens"], module.params["unlock_key"]))
+            if module.params["export"]:
+                result["export"] = export_swarm(client)
+    return result
+
+
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     client = engine_api(module, missing_ok=module.params["engine_missing_ok"])
     if client is None:
         module.exit_json(changed=False, local=dict(state="no-engine", node_id="", node_addr="", is_manager=False,
                                                    error="", remote_managers=[], cluster_id="", ipvs=kernel_has_ipvs()))
-    result = dict(changed=False)
-    try:
-        local = local_state(client)
-        local["ipvs"] = kernel_has_ipvs()
-        result["local"] = local
-        if local["state"] == "active" and local["is_manager"]:
-            if module.params["raft"]:
-                result["raft"] = raft_state(client)
-            result["quorum"] = not leaderless(local)
-            if result["quorum"]:
-                result.update(describe_swarm(client, module.params["tokens"], module.params["unlock_key"]))
-                if module.params["export"]:
-                    result["export"] = export_swarm(client)
-    except EngineAPIError as exc:
-        module.fail_json(msg=f"the engine could not tell its swarm state: {api_error_text(exc)}", **result)
-    module.exit_json(**result)
-
+    deadline = time.monotonic() + STARTING_WAIT
+    while True:
+        try:
+            module.exit_json(**read(module, client))
+        except EngineAPIError as exc:
+            if STARTING in api_error_text(exc) and time.monotonic() < deadline:
+                time.sleep(1)
+                continue
+            module.fail_json(msg=f"the engine could not tell its swarm state: {api_error_text(exc)}")
 
 if __name__ == "__main__":
     main()

@@ -7,6 +7,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from helpers import host_module
 
 import swarmctl_registry_client as client_mod
 import swarmctl_registry as registry_mod
@@ -303,3 +304,67 @@ def test_a_manager_join_that_goes_on_in_the_background_is_waited_for_until_there
     assert engine.polls >= 4
     with pytest.raises(AssertionError, match="sees no leader"):
         swarm_mod.join_or_init(_Module(), _EngineJoiningSlowly(leader_after=99))
+
+
+class _ManagerStarting:
+    """A manager whose engine restarted a moment ago: its control socket comes up after a few asks."""
+
+    def __init__(self, socket_after: int):
+        self.asks = 0
+        self.socket_after = socket_after
+
+    def info(self):
+        return {"Swarm": {"LocalNodeState": "active", "ControlAvailable": True, "NodeID": "n1", "NodeAddr": "10.0.0.1"}}
+
+
+class _Exited(Exception):
+    pass
+
+
+def _run_swarm_info(monkeypatch, engine, starting_wait=None):
+    module = host_module("swarmctl_swarm_info")
+    if starting_wait is not None:
+        monkeypatch.setattr(module, "STARTING_WAIT", starting_wait)
+    outcome = {}
+
+    class Scripted:
+        params = {"tokens": False, "unlock_key": False, "raft": False, "export": False, "engine_missing_ok": False}
+
+        def __init__(self, **_):
+            pass
+
+        def exit_json(self, **result):
+            outcome.update(result, ok=True)
+            raise _Exited
+
+        def fail_json(self, **result):
+            outcome.update(result, ok=False)
+            raise _Exited
+
+    def describe(client, tokens=False, unlock_key=False):
+        client.asks += 1
+        if client.asks < client.socket_after:
+            raise EngineAPIError(500, 'rpc error: code = Unavailable desc = connection error: desc = "transport: Error '
+                                      'while dialing dial unix /var/run/docker/swarm/control.sock: connect: no such '
+                                      'file or directory"')
+        return {"swarm": {"id": "s1", "nodes": []}}
+
+    monkeypatch.setattr(module, "AnsibleModule", Scripted)
+    monkeypatch.setattr(module, "engine_api", lambda *_, **__: engine)
+    monkeypatch.setattr(module, "kernel_has_ipvs", lambda: False)
+    monkeypatch.setattr(module, "describe_swarm", describe)
+    monkeypatch.setattr(module.time, "sleep", lambda _: None)
+    with pytest.raises(_Exited):
+        module.main()
+    return outcome
+
+
+def test_swarm_info_waits_for_a_manager_whose_control_socket_is_not_up_yet(monkeypatch):
+    engine = _ManagerStarting(socket_after=3)
+    outcome = _run_swarm_info(monkeypatch, engine)
+    assert outcome["ok"] and outcome["swarm"]["id"] == "s1" and engine.asks == 3
+
+
+def test_swarm_info_gives_up_on_a_control_socket_that_never_comes(monkeypatch):
+    outcome = _run_swarm_info(monkeypatch, _ManagerStarting(socket_after=99), starting_wait=0)
+    assert not outcome["ok"] and "could not tell its swarm state" in outcome["msg"] and "control.sock" in outcome["msg"]
