@@ -152,12 +152,13 @@ def main():
     deadline = time.monotonic() + STARTING_WAIT
     while True:
         try:
-            module.exit_json(**read(module, client))
+            result = read(module, client)
+            break
         except EngineAPIError as exc:
-            if STARTING in api_error_text(exc) and time.monotonic() < deadline:
-                time.sleep(1)
-                continue
-            module.fail_json(msg=f"the engine could not tell its swarm state: {api_error_text(exc)}")
+            if STARTING not in api_error_text(exc) or time.monotonic() >= deadline:
+                module.fail_json(msg=f"the engine could not tell its swarm state: {api_error_text(exc)}")
+            time.sleep(1)
+    module.exit_json(**result)
 
 if __name__ == "__main__":
     main()
