@@ -8,6 +8,7 @@ import os
 import re
 import stat
 import time
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,7 @@ from swarmctl.lab.lab import container_name, volume_name
 pytestmark = [pytest.mark.lab, pytest.mark.rebuilds_swarm]
 
 MANAGERS = ("base2", "base3", "base4")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
 def spec(lab, via, service):
@@ -41,6 +43,17 @@ def at_full_strength(lab, via) -> bool:
     """web at its 6 replicas, and the global edge-lb on every Ready node (other tests may have grown the lab)."""
     ready = sum(n["Status"] == "Ready" for n in nodes(lab, via).values())
     return running(lab, via) == {"web": "6/6", "edge-lb": f"{ready}/{ready}"}
+
+
+def engine_log(lab, hosts, lines=25) -> str:
+    """The end of each host's engine log, for a failure message: what Swarm itself said about a join."""
+    parts = []
+    for host in hosts:
+        log = on(lab, host, "journalctl", "-u", "docker", "--no-pager", "-o", "short-precise", "-n", "2000", check=False)
+        (ARTIFACTS / f"engine-{lab.name}-{host}.log").write_text(log)
+        kept = [line for line in log.splitlines() if re.search(r"raft|join|leader|error|deadline|level=warn", line, re.I)]
+        parts.append(f"--- {host}'s engine log ---\n" + "\n".join(line[:300] for line in kept[-lines:]))
+    return "\n".join(parts)
 
 
 def swarm_error(lab, host) -> str:
@@ -142,7 +155,7 @@ def test_backup_then_restore_onto_fresh_hosts_after_every_manager_is_lost(ha_lab
     lab.up(lab.stored_spec() or HA_LAB)
 
     restored = swarmctl("restore", "--from", path, "--yes", "-i", inventory, "--json")
-    assert restored.rc == 0, restored.why()
+    assert restored.rc == 0, restored.why() + "\n" + engine_log(lab, MANAGERS)
     listing = nodes(lab, source)
     assert sorted(h for h, n in listing.items() if n["ManagerStatus"]) == list(MANAGERS), listing
     assert all(n["Status"] == "Ready" for n in listing.values()) and len(listing) == count, listing
