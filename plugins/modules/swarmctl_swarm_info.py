@@ -122,9 +122,10 @@ ARGUMENT_SPEC = dict(tokens=dict(type="bool", default=False), unlock_key=dict(ty
                      engine_missing_ok=dict(type="bool", default=False), **DOCKER_COMMON_ARGS)
 
 
-# A manager whose engine started a moment ago answers for its swarm only once its control socket is up.
-STARTING = "swarm/control.sock"
-STARTING_WAIT = 15
+# Passing states a manager's answer waits out: its engine started a moment ago (the control socket is not up
+# yet), or the swarm is electing a leader (a manager restarted, say its own leader). Each lasts seconds.
+PASSING = ("swarm/control.sock", "does not have a leader", "context deadline exceeded")
+PASSING_WAIT = 20
 
 
 def read(module, client) -> dict:
@@ -149,14 +150,15 @@ def main():
     if client is None:
         module.exit_json(changed=False, local=dict(state="no-engine", node_id="", node_addr="", is_manager=False,
                                                    error="", remote_managers=[], cluster_id="", ipvs=kernel_has_ipvs()))
-    deadline = time.monotonic() + STARTING_WAIT
+    deadline = time.monotonic() + PASSING_WAIT
     while True:
         try:
             result = read(module, client)
             break
         except EngineAPIError as exc:
-            if STARTING not in api_error_text(exc) or time.monotonic() >= deadline:
-                module.fail_json(msg=f"the engine could not tell its swarm state: {api_error_text(exc)}")
+            text = api_error_text(exc)
+            if not any(state in text for state in PASSING) or time.monotonic() >= deadline:
+                module.fail_json(msg=f"the engine could not tell its swarm state: {text}")
             time.sleep(1)
     module.exit_json(**result)
 

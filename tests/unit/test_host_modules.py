@@ -321,10 +321,10 @@ class _Exited(Exception):
     pass
 
 
-def _run_swarm_info(monkeypatch, engine, starting_wait=None):
+def _run_swarm_info(monkeypatch, engine, starting_wait=None, passing_error=None):
     module = host_module("swarmctl_swarm_info")
     if starting_wait is not None:
-        monkeypatch.setattr(module, "STARTING_WAIT", starting_wait)
+        monkeypatch.setattr(module, "PASSING_WAIT", starting_wait)
     outcome = {}
 
     class Scripted:
@@ -344,9 +344,9 @@ def _run_swarm_info(monkeypatch, engine, starting_wait=None):
     def describe(client, tokens=False, unlock_key=False):
         client.asks += 1
         if client.asks < client.socket_after:
-            raise EngineAPIError(500, 'rpc error: code = Unavailable desc = connection error: desc = "transport: Error '
-                                      'while dialing dial unix /var/run/docker/swarm/control.sock: connect: no such '
-                                      'file or directory"')
+            raise EngineAPIError(500, passing_error or (
+                'rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing dial '
+                'unix /var/run/docker/swarm/control.sock: connect: no such file or directory"'))
         return {"swarm": {"id": "s1", "nodes": []}}
 
     monkeypatch.setattr(module, "AnsibleModule", Scripted)
@@ -363,6 +363,20 @@ def test_swarm_info_waits_for_a_manager_whose_control_socket_is_not_up_yet(monke
     engine = _ManagerStarting(socket_after=3)
     outcome = _run_swarm_info(monkeypatch, engine)
     assert outcome["ok"] and outcome["swarm"]["id"] == "s1" and engine.asks == 3
+
+
+def test_swarm_info_waits_out_an_election(monkeypatch):
+    engine = _ManagerStarting(socket_after=4)
+    outcome = _run_swarm_info(monkeypatch, engine, passing_error=(
+        "rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers are "
+        "online. Make sure more than half of the managers are online."))
+    assert outcome["ok"] and engine.asks == 4
+
+
+def test_swarm_info_fails_at_once_on_another_error(monkeypatch):
+    engine = _ManagerStarting(socket_after=4)
+    outcome = _run_swarm_info(monkeypatch, engine, passing_error="rpc error: code = PermissionDenied desc = no")
+    assert not outcome["ok"] and engine.asks == 1 and "PermissionDenied" in outcome["msg"]
 
 
 def test_swarm_info_gives_up_on_a_control_socket_that_never_comes(monkeypatch):
