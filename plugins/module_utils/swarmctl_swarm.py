@@ -340,6 +340,30 @@ def raft_state(client) -> dict:
     return found
 
 
+def take_raft_snapshot(client, timeout: float = 30.0) -> bool:
+    """Have this manager - alone in a swarm just rebuilt from an old Raft state - write a Raft snapshot now, so
+    that a manager joining next gets that snapshot instead of the whole log since the last one (up to 10000
+    entries by default). Catching up on a long log, the joiner holds back every write of the two-manager swarm
+    (the new member must acknowledge it) and, seen in CI, ran out of time and left it without a leader. Swarm
+    has no call for it: its snapshot interval is set to 1 for one write, then back. Returns whether a new
+    snapshot was written within timeout."""
+    before = (raft_state(client) or {}).get("snapshot_index", 0)
+
+    def set_interval(value: int) -> None:
+        swarm = client.inspect_swarm()
+        spec = swarm["Spec"]
+        client.update_swarm(swarm["Version"]["Index"], dict(spec, Raft=dict(spec.get("Raft") or {}, SnapshotInterval=value)))
+
+    interval = (client.inspect_swarm()["Spec"].get("Raft") or {}).get("SnapshotInterval") or 10000
+    if interval == 1:  # left so by a run cut short here
+        interval = 10000
+    set_interval(1)
+    try:
+        return bool(wait_for(lambda: (raft_state(client) or {}).get("snapshot_index", 0) > before, timeout, 0.5))
+    finally:
+        set_interval(interval)
+
+
 def kernel_has_ipvs() -> bool:
     """Whether this host's kernel can do IPVS (what the ingress routing mesh and VIPs balance with):
     loaded, built in, or available as a module."""

@@ -95,6 +95,8 @@ options:
         list, unreachable, for the caller to remove.
       - The rebuilt swarm is labelled C(io.swarmctl.recovered) (when, from which host), so that it is told from the
         stale copy its lost managers hold if they come back.
+      - It then writes a Raft snapshot (its snapshot interval set to 1 for one write, then back), so that the
+        managers joining next catch up from that snapshot rather than from a long log.
       - A swarm that has a leader is left as it is - unless its node list still shows a majority of its managers
         unreachable (a cluster forced before whose lost managers were not yet removed) - that one is only labelled.
       - The manager keeps the address its Raft state records for it, whatever O(advertise_addr) says, so a state
@@ -201,6 +203,7 @@ from ansible.module_utils.swarmctl_swarm import (
     local_state,
     membership,
     membership_problem,
+    take_raft_snapshot,
     wait_for,
 )
 
@@ -361,6 +364,7 @@ def force_new_cluster(module, client, before):
         # anew, so this copy is the newest should a stale one come back.
         if not module.check_mode:
             mark_recovered(client)
+            take_raft_snapshot(client)
         return "marked_recovered"
     if not leaderless(before):
         module.fail_json(msg=f"force_new_cluster needs a manager of a swarm that lost its leader; this host's engine "
@@ -392,6 +396,7 @@ def force_new_cluster(module, client, before):
         module.fail_json(msg=f"the new swarm was started here but does not answer after {p['timeout']}s: "
                              f"{local_state(client)['error'] or 'no error given'}; look at `docker info` on this host")
     mark_recovered(client)
+    take_raft_snapshot(client)
     return "forced_new_cluster"
 
 
