@@ -17,6 +17,7 @@ if _UTILS not in ansible.module_utils.__path__:
     ansible.module_utils.__path__.append(_UTILS)
 
 from ansible.module_utils.swarmctl_service import SERVICE_OPTIONS  # noqa: E402
+from ansible.module_utils.swarmctl_versioned import name_problem  # noqa: E402
 
 SWARM_GROUPS = ("managers", "workers")
 _HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
@@ -123,6 +124,43 @@ def check_service(item, index: int) -> list[str]:
     return problems
 
 
+def check_objects(items, kind: str) -> list[str]:
+    """Problems of swarmctl_secrets or swarmctl_configs, as swarmctl_object_shapes gives them: a value replaced
+    by {type: NAME}, a file's path made absolute. A message never holds a value."""
+    key = f"swarmctl_{kind}s"
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        return [f"{key} must be a list of {{name: NAME, value: TEXT}} or {{name: NAME, file: PATH}}, "
+                f"not {type(items).__name__}"]
+    problems, names = [], []
+    for index, item in enumerate(items):
+        where = f"{key}[{index}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where} must be a mapping {{name: NAME, value: TEXT}} or {{name: NAME, file: PATH}}")
+            continue
+        name = item.get("name")
+        problem = name_problem(name)
+        if problem:
+            problems.append(f"{where}: {problem}")
+        else:
+            where = f"{kind} {name!r}"
+            names.append(name)
+        for extra in sorted(set(item) - {"name", "value", "file"}):
+            problems.append(f"{where}: {extra!r} is not a {kind} key{_suggest(extra, ['name', 'value', 'file'])}; "
+                            "give name and one of value, file")
+        if ("value" in item) == ("file" in item):
+            problems.append(f"{where}: give exactly one of value (the text itself, e.g. from Ansible Vault) and file "
+                            "(a path on the control machine, relative to the inventory's folder)")
+        elif "value" in item and (item["value"] or {}).get("type") != "text":
+            problems.append(f"{where}: value must be text, not {(item['value'] or {}).get('type')} (quote it in YAML)")
+        elif "file" in item and not (isinstance(item["file"], str) and os.path.isfile(item["file"])):
+            problems.append(f"{where}: file {item['file']!r} is not a file on the control machine")
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"{kind} {dup!r} is declared more than once in {key}")
+    return problems
+
+
 def check_variables(values: dict, hosts: dict | None = None) -> list[str]:
     """Problems of the variables a run was given (None: not set, the role's default applies).
 
@@ -174,6 +212,8 @@ def check_variables(values: dict, hosts: dict | None = None) -> list[str]:
                     names.append(item.get("name"))
             for dup in sorted({n for n in names if isinstance(n, str) and names.count(n) > 1}):
                 errors.append(f"service {dup!r} is declared more than once in swarmctl_services")
+    for kind in ("secret", "config"):
+        errors += check_objects(values.get(f"swarmctl_{kind}s"), kind)
     for host, settings in sorted((hosts or {}).items()):
         availability = settings.get("availability")
         if availability is not None and availability not in AVAILABILITIES:

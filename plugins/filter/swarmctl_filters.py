@@ -20,6 +20,7 @@ from ansible.module_utils.swarmctl_swarm import (  # noqa: E402
     membership_problem,
     plan_node_changes,
 )
+from ansible.module_utils.swarmctl_versioned import point_at_versions  # noqa: E402
 
 
 def swarmctl_membership(local, cluster_id, node_ids):
@@ -204,6 +205,73 @@ def swarmctl_read_files(paths, dest_dir):
     return out
 
 
+def swarmctl_object_refs(secrets, configs):
+    """[{kind, name}] for swarmctl_secrets and swarmctl_configs: what a loop over them shows (never a value)."""
+    return ([{"kind": "secret", "name": o.get("name")} for o in secrets or []]
+            + [{"kind": "config", "name": o.get("name")} for o in configs or []])
+
+
+def _object_path(item, base_dir):
+    path = os.path.expanduser(str(item["file"]))
+    return path if os.path.isabs(path) else os.path.join(base_dir or ".", path)
+
+
+def swarmctl_object_value(item, base_dir):
+    """An item of swarmctl_secrets/swarmctl_configs -> its value: `value`, or the text of `file` (relative to
+    base_dir, the inventory's folder), byte for byte."""
+    if "value" in item:
+        return item["value"]
+    path = _object_path(item, base_dir)
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        from ansible.errors import AnsibleFilterError
+
+        raise AnsibleFilterError(f"{item.get('name')}: cannot read {path}: {exc}") from None
+
+
+def _kind_of(value) -> str:
+    # isinstance, not type names: Ansible hands templated values over as its own str and dict subclasses.
+    for kind, types in (("text", str), ("yes/no", bool), ("a number", (int, float)), ("a mapping", dict),
+                        ("a list", list)):
+        if isinstance(value, types):
+            return kind
+    return "null" if value is None else "something else"
+
+
+def swarmctl_object_shapes(items, base_dir):
+    """swarmctl_secrets/swarmctl_configs for the inventory check, without their values: a `value` becomes the
+    kind of value it is (text, a number, ...), a `file` its path resolved against base_dir (the inventory's folder)."""
+    if not isinstance(items, list):
+        return items
+    out = []
+    for item in items:
+        if isinstance(item, dict):
+            item = dict(item)
+            if "value" in item:
+                item["value"] = {"type": _kind_of(item["value"])}
+            if isinstance(item.get("file"), str):
+                item["file"] = _object_path(item, base_dir)
+        out.append(item)
+    return out
+
+
+def swarmctl_object_versions(results):
+    """The registered loop of swarmctl_swarm_object -> {'secret': {family: version}, 'config': {...}}."""
+    versions = {"secret": {}, "config": {}}
+    for result in results or []:
+        item = result.get("item") or {}
+        if result.get("version"):
+            versions[item["kind"]][item["name"]] = result["version"]
+    return versions
+
+
+def swarmctl_point_at_versions(refs, kind, versions, pending=False):
+    """A service's secret or config references, with each family swarmctl keeps replaced by its version."""
+    return point_at_versions(refs, kind, versions or {}, bool(pending))
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -222,4 +290,9 @@ class FilterModule:
             "swarmctl_rotate": swarmctl_rotate,
             "swarmctl_join_addrs": swarmctl_join_addrs,
             "swarmctl_read_files": swarmctl_read_files,
+            "swarmctl_object_refs": swarmctl_object_refs,
+            "swarmctl_object_value": swarmctl_object_value,
+            "swarmctl_object_shapes": swarmctl_object_shapes,
+            "swarmctl_object_versions": swarmctl_object_versions,
+            "swarmctl_point_at_versions": swarmctl_point_at_versions,
         }

@@ -127,6 +127,16 @@ class EngineAPI:
         return self._request("POST", "/configs/create", body={
             "Name": name, "Labels": labels or {}, "Data": base64.b64encode(data).decode()})
 
+    def create_secret(self, name: str, data: bytes, labels: dict | None = None) -> dict:
+        return self._request("POST", "/secrets/create", body={
+            "Name": name, "Labels": labels or {}, "Data": base64.b64encode(data).decode()})
+
+    def remove_config(self, config_id: str) -> None:
+        self._request("DELETE", f"/configs/{quote(config_id, safe='')}")
+
+    def remove_secret(self, secret_id: str) -> None:
+        self._request("DELETE", f"/secrets/{quote(secret_id, safe='')}")
+
     def create_service(self, spec: dict, auth: str | None = None) -> dict:
         return self._request("POST", "/services/create", body=spec, headers=_auth(auth))
 

@@ -131,7 +131,10 @@ options:
     type: list
     elements: dict
   secrets:
-    description: Existing swarm secrets to give the tasks - name, target, uid, gid, mode.
+    description:
+      - Existing swarm secrets to give the tasks - name, target, uid, gid, mode.
+      - C(pending=true) marks a secret made in the same run (a version kept by swarmctl_swarm_object), which in
+        check mode need not exist yet.
     type: list
     elements: dict
   configs:
@@ -140,6 +143,7 @@ options:
       - An entry with C(data) (and optionally C(labels)) is made when no config of that name exists, so a
         service and its configuration are kept in one step. Swarm configs cannot change - name them after
         their content (e.g. C(edge-lb-<hash>)) and a new content rolls the service over to the new name.
+      - C(pending=true) marks a config made in the same run, as for O(secrets).
     type: list
     elements: dict
   stop_grace_period:
@@ -312,11 +316,25 @@ class Service:
         listing = self.api.secrets() if kind == "secrets" else self.api.configs()
         return {obj["Spec"]["Name"]: obj["ID"] for obj in listing if obj["Spec"]["Name"] in wanted}
 
+    def secret_ids(self):
+        """IDs of the secrets the service names. In check mode, one marked pending (a version the services role
+        makes in the same run) need not exist yet."""
+        ids = self.named_ids("secrets")
+        if self.module.check_mode:
+            for item in self.p["secrets"] or []:
+                if item.get("pending") and item["name"] not in ids:
+                    ids[item["name"]] = f"(new secret {item['name']})"
+        return ids
+
     def config_ids(self, create):
         """IDs of the configs the service names; one given with its data is made when missing."""
         ids = self.named_ids("configs")
         for item in self.p["configs"] or []:
-            if item["name"] in ids or item.get("data") is None:
+            if item["name"] in ids:
+                continue
+            if item.get("data") is None:
+                if item.get("pending") and self.module.check_mode:
+                    ids[item["name"]] = f"(new config {item['name']})"
                 continue
             if create:
                 made = self.api.create_config(item["name"], str(item["data"]).encode(), labels=item.get("labels") or {})
@@ -522,7 +540,7 @@ def run(module, api, service):
         image_ref = service.resolve_image(p["image"])
         params = dict(p, replicas=p["replicas"] if p["replicas"] is not None else 1)
         desired = build_spec(params, image_ref, service.network_ids(create=not module.check_mode),
-                             service.named_ids("secrets"), service.config_ids(create=not module.check_mode))
+                             service.secret_ids(), service.config_ids(create=not module.check_mode))
 
     if current is None:
         action, changes = "created", ["(new service)"]

@@ -1,0 +1,162 @@
+#!/usr/bin/python
+# swarmctl: a swarm secret or config, one version per content, and the versions no service uses removed.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: swarmctl_swarm_object
+short_description: Keep a swarm secret or config at a value, as a version named after its content
+description:
+  - Runs on a manager. Swarm secrets and configs cannot change, so each value is kept as its own version named
+    C(NAME-DIGEST) (the digest of the value; keyed with O(digest_key), so that it says nothing about a secret's
+    value). The version is made when missing; an existing one is left as it is. Services move to a new version
+    in a rolling update (swarmctl_service, with the version's name), then O(prune) removes the older versions.
+  - Versions carry the labels C(io.swarmctl.family=NAME), C(io.swarmctl.kind) and C(io.swarmctl.digest); only
+    objects with the family label are ever removed, and only when no service refers to them.
+  - The value is never returned or logged.
+options:
+  kind:
+    description: A swarm secret or a swarm config.
+    type: str
+    required: true
+    choices: [secret, config]
+  name:
+    description: The family's name; versions are named C(NAME-DIGEST), and a service that names the family gets
+      the current version (see the services role).
+    type: str
+    required: true
+  data:
+    description: The value (text).
+    type: str
+    required: true
+  digest_key:
+    description: Key of the digest (HMAC-SHA256). Required for a secret; without it (configs) the digest is a
+      plain SHA-256 of the content.
+    type: str
+  labels:
+    description: More labels for a new version.
+    type: dict
+    default: {}
+  prune:
+    description: Remove the family's other versions that no service refers to any more (after the services
+      moved to the current one).
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - swarmctl_docker
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+requirements:
+  - a Docker engine that is a manager of a swarm
+author: swarmctl developers
+"""
+
+EXAMPLES = r"""
+- name: The database password, as a swarm secret
+  swarmctl_swarm_object:
+    kind: secret
+    name: db-password
+    data: "{{ vault_db_password }}"
+    digest_key: "{{ lookup('ansible.builtin.file', swarmctl_credentials_dir ~ '/swarm-object-key') }}"
+  register: db_password
+
+- name: A service reads it at /run/secrets/db-password
+  swarmctl_service:
+    name: api
+    image: registry.example.com/api:v3
+    secrets: [{name: "{{ db_password.version }}", target: db-password}]
+
+- name: Then the older versions go
+  swarmctl_swarm_object:
+    kind: secret
+    name: db-password
+    data: "{{ vault_db_password }}"
+    digest_key: "{{ lookup('ansible.builtin.file', swarmctl_credentials_dir ~ '/swarm-object-key') }}"
+    prune: true
+"""
+
+RETURN = r"""
+version:
+  description: Name of the current version, C(NAME-DIGEST).
+  returned: always
+  type: str
+id:
+  description: Its id (empty in check mode when it would be made).
+  returned: always
+  type: str
+created:
+  description: Whether the current version was made by this run (or would be, in check mode).
+  returned: always
+  type: bool
+removed:
+  description: Older versions removed (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
+from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
+from ansible.module_utils.swarmctl_versioned import (DIGEST_LABEL, FAMILY_LABEL, KIND_LABEL, digest, name_problem,
+                                                     stale_versions, versioned_name)
+
+ARGUMENT_SPEC = dict(
+    kind=dict(type="str", required=True, choices=["secret", "config"]),
+    name=dict(type="str", required=True),
+    data=dict(type="str", required=True, no_log=True),
+    digest_key=dict(type="str", no_log=True),
+    labels=dict(type="dict", default={}),
+    prune=dict(type="bool", default=False),
+    **DOCKER_COMMON_ARGS,
+)
+
+
+def keep_version(module, api, objects: list) -> dict:
+    p = module.params
+    version_digest = digest(p["kind"], p["data"], p["digest_key"])
+    version = versioned_name(p["name"], version_digest)
+    found = next((o for o in objects if o["Spec"]["Name"] == version), None)
+    if found is not None:
+        labels = found["Spec"].get("Labels") or {}
+        if labels.get(FAMILY_LABEL) != p["name"] or labels.get(DIGEST_LABEL) != version_digest:
+            module.fail_json(msg=f"{p['kind']} {version} exists but was not made by swarmctl for this value (its labels "
+                                 f"{FAMILY_LABEL} and {DIGEST_LABEL} differ). Remove or rename it "
+                                 f"(docker {p['kind']} rm {version}). Nothing was changed.")
+        return dict(version=version, id=found["ID"], created=False)
+    labels = dict(p["labels"], **{FAMILY_LABEL: p["name"], KIND_LABEL: p["kind"], DIGEST_LABEL: version_digest})
+    made_id = ""
+    if not module.check_mode:
+        create = api.create_secret if p["kind"] == "secret" else api.create_config
+        made_id = create(version, p["data"].encode(), labels=labels)["ID"]
+    return dict(version=version, id=made_id, created=True)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
+                           required_if=[("kind", "secret", ["digest_key"])])
+    p = module.params
+    problem = name_problem(p["name"])
+    if problem:
+        module.fail_json(msg=f"{p['kind']} {problem}")
+    api = engine_api(module)
+    listing = api.secrets if p["kind"] == "secret" else api.configs
+    try:
+        result = keep_version(module, api, listing())
+        removed = []
+        if p["prune"]:
+            remove = api.remove_secret if p["kind"] == "secret" else api.remove_config
+            for stale in stale_versions(listing(), api.services(), p["kind"], p["name"], result["version"]):
+                if not module.check_mode:
+                    remove(stale["ID"])
+                removed.append(stale["Spec"]["Name"])
+    except EngineAPIError as exc:
+        module.fail_json(msg=f"{p['kind']} {p['name']}: the engine refused: {exc}")
+    module.exit_json(changed=result["created"] or bool(removed), removed=removed, **result)
+
+
+if __name__ == "__main__":
+    main()
