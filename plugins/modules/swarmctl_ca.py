@@ -16,6 +16,8 @@ description:
     Re-issuing with the same key and subject keeps every certificate it signed valid.
   - When the key is missing a new key and certificate are made; certificates signed by the old CA are then
     re-issued by M(swarmctl_certificate) because they are no longer signed by this CA.
+extends_documentation_fragment:
+  - swarmctl_attributes.diff
 options:
   path:
     description: Directory holding C(ca.key) and C(ca.crt). Created with mode 0700.
@@ -46,10 +48,6 @@ options:
     type: int
     default: 90
 attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
   idempotent:
     description: A second run with the same arguments changes nothing.
 requirements:

@@ -16,6 +16,8 @@ description:
     nothing changes. The result says why it was (re)issued."
   - It runs on the control machine (an action plugin), where the CA key is; the leaf key and certificate are
     copied to the server afterwards.
+extends_documentation_fragment:
+  - swarmctl_attributes.diff
 options:
   cert_path:
     description: Where the certificate (PEM) is kept.
@@ -65,10 +67,6 @@ options:
     type: int
     default: 30
 attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
   idempotent:
     description: A second run with the same arguments changes nothing.
 requirements:

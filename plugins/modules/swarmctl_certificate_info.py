@@ -13,6 +13,8 @@ description:
     client would have with it when it reaches the server as O(dns_names) or O(ip_addresses) - a missing
     subjectAltName (clients ignore the legacy common name), expiry, a CA that did not sign it.
   - Changes nothing. Used by the preflight role to stop a run before anything changes.
+extends_documentation_fragment:
+  - swarmctl_attributes
 options:
   path:
     description: The certificate (PEM).
@@ -39,11 +41,6 @@ options:
     description: Fail the task, with the problems as its message, when there are any.
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 requirements:
   - cryptography >= 40 on the host the module runs on
 author: swarmctl developers

@@ -14,6 +14,8 @@ description:
     configuration never replaces a working one.
   - With O(state=absent), stops and disables the unit and removes its files.
   - One call per host for what would be a task per file.
+extends_documentation_fragment:
+  - swarmctl_attributes.diff
 options:
   name:
     description: Unit name, without C(.service).
@@ -37,10 +39,6 @@ options:
     choices: [present, absent]
     default: present
 attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
   idempotent:
     description: A second run changes nothing and restarts nothing.
 author: swarmctl developers

@@ -31,6 +31,8 @@ description:
     (up or down) while it is stopped, and it is started again - what C(swarmctl upgrade) uses. Packages already at
     their version are left alone; when all are (or O(versions) is empty), nothing is restarted (C(changed=false)).
   - One call does what would otherwise take several tasks per host, which keeps a no-change run fast.
+extends_documentation_fragment:
+  - swarmctl_attributes.diff
 options:
   packages:
     description: Debian packages that make up the engine and the Docker SDK the other modules use.
@@ -109,10 +111,6 @@ options:
         type: str
         required: true
 attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
   idempotent:
     description: A second run changes nothing.
 notes:

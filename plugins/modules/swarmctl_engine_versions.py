@@ -15,6 +15,8 @@ description:
   - A wanted version the repositories do not offer fails with the versions they do offer.
   - Changes nothing on the host (refreshing the package lists aside), in check mode or not; M(swarmctl_docker_engine)
     installs the versions, with its engine stopped.
+extends_documentation_fragment:
+  - swarmctl_attributes
 options:
   versions:
     description: Package name to wanted version, or C(latest).
@@ -24,11 +26,6 @@ options:
     description: Refresh the package lists (apt-get update) when they are older than this many seconds; 0 always does.
     type: int
     default: 3600
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 notes:
   - Debian and Ubuntu only (apt and dpkg).
 author: swarmctl developers

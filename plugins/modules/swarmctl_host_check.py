@@ -20,6 +20,8 @@ description:
   - Fails for a host whose OS family is not in O(supported_os_families) or that does not run systemd, with
     what it runs.
   - Changes nothing on the host; check mode behaves the same.
+extends_documentation_fragment:
+  - swarmctl_attributes
 options:
   gather_subset:
     description: Fact subsets to gather (as the setup module's C(gather_subset)).
@@ -38,11 +40,6 @@ options:
   advertise_addr:
     description: Address for swarm traffic, when the inventory sets one.
     type: str
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 author: swarmctl developers
 """
 

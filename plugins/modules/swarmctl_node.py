@@ -86,12 +86,9 @@ options:
     type: int
     default: 120
 extends_documentation_fragment:
+  - swarmctl_attributes.diff
   - swarmctl_docker
 attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
   idempotent:
     description: Nodes already as wanted are not touched.
 requirements:

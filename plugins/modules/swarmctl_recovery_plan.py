@@ -19,6 +19,8 @@ description:
     again, one at a time - the other survivors, then workers the lost quorum broke (engine in error), then
     healthy workers in the inventory's order - as managers until the swarm has O(managers_wanted) (broken
     workers left over as workers), with the availability and labels to put back on their new nodes.
+extends_documentation_fragment:
+  - swarmctl_attributes
 options:
   hosts:
     description: The inventory's managers, then its workers (the order breaks ties).
@@ -40,11 +42,6 @@ options:
   plan:
     description: The plan an earlier call returned, to add the joiners to.
     type: dict
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 author: swarmctl developers
 """
 

@@ -12,16 +12,13 @@ description:
     code 2 (bad usage or bad input) rather than 3 (a host failed). Use it with C(when) for a request the cluster's
     state rules out - a restore over a running swarm, say - after which nothing was changed.
   - Runs on the control machine; contacts no host.
+extends_documentation_fragment:
+  - swarmctl_attributes
 options:
   msg:
     description: What is wrong and what to do instead.
     type: str
     required: true
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 author: swarmctl developers
 """
 

@@ -14,6 +14,8 @@ description:
     C(https://<name>:<port>/v2/) with 401 (credentials wanted), verified against O(ca_cert) by name.
   - An htpasswd entry that already verifies its password at O(bcrypt_cost) is kept (bcrypt hashes are salted;
     re-hashing would change the file on every run). Passwords and the key are never logged or shown in diffs.
+extends_documentation_fragment:
+  - swarmctl_attributes.diff
 options:
   state:
     description:
@@ -81,10 +83,6 @@ options:
     type: int
     default: 60
 attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
   idempotent:
     description: A second run changes nothing and restarts nothing.
 author: swarmctl developers

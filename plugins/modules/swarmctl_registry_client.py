@@ -57,12 +57,9 @@ options:
     description: Docker client configuration file. Default C(~/.docker/config.json).
     type: path
 extends_documentation_fragment:
+  - swarmctl_attributes.diff
   - swarmctl_docker
 attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
   idempotent:
     description: A second run changes nothing and makes no request.
 notes:

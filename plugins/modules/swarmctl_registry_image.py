@@ -57,12 +57,9 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
+  - swarmctl_attributes.diff
   - swarmctl_docker
 attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
   idempotent:
     description: A second run with the same arguments changes nothing and pushes nothing.
 requirements:

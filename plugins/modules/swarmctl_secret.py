@@ -12,6 +12,8 @@ description:
   - Makes O(path) with O(length) random letters and digits when it is missing or empty; an existing secret is
     kept. The secret is never returned or logged - read it where it is needed with the C(file) lookup.
   - In check mode nothing is written, and C(changed) says whether the secret would be made.
+extends_documentation_fragment:
+  - swarmctl_attributes
 options:
   path:
     description: File holding the secret. Its directory is made with mode 0700.
@@ -21,11 +23,6 @@ options:
     description: Number of characters of a new secret.
     type: int
     default: 32
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 author: swarmctl developers
 """
 

@@ -165,12 +165,9 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - swarmctl_attributes.diff
   - swarmctl_docker
 attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
   idempotent:
     description: An unchanged spec is not touched and nothing restarts.
 requirements:

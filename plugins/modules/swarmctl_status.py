@@ -16,12 +16,8 @@ options:
     type: str
     default: http://127.0.0.1:9610/status
 extends_documentation_fragment:
+  - swarmctl_attributes
   - swarmctl_docker
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 author: swarmctl developers
 """
 

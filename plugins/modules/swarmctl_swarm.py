@@ -116,12 +116,9 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - swarmctl_attributes.diff
   - swarmctl_docker
 attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
   idempotent:
     description: A host already in this swarm is not touched.
 requirements:

@@ -27,12 +27,8 @@ options:
     description: C(key=value); other configs with this label that no service uses are removed.
     type: str
 extends_documentation_fragment:
+  - swarmctl_attributes
   - swarmctl_docker
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 requirements:
   - docker (python3-docker) on a manager
 author: swarmctl developers

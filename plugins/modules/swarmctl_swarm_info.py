@@ -43,12 +43,8 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - swarmctl_attributes
   - swarmctl_docker
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 requirements:
   - A Docker engine on the host, asked over its socket (no Docker SDK needed)
 author: swarmctl developers

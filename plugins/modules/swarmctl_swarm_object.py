@@ -43,12 +43,8 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - swarmctl_attributes
   - swarmctl_docker
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 requirements:
   - a Docker engine that is a manager of a swarm
 author: swarmctl developers

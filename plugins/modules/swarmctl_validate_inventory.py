@@ -22,6 +22,8 @@ description:
     against swarmctl_service's options (an unknown key, a wrong type, negative replicas, a bad image reference
     are errors)."
   - A failed check is marked C(swarmctl_bad_input), which C(swarmctl) reports with exit code 2.
+extends_documentation_fragment:
+  - swarmctl_attributes
 options:
   registry_enabled:
     description: Whether the inventory must name one registry host.
@@ -40,11 +42,6 @@ options:
     description: Variables to check, by name; a value of null is not set (the role's default applies).
     type: dict
     default: {}
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 notes:
   - Never changes anything.
 author: swarmctl developers

@@ -44,11 +44,13 @@ def argument_spec(name: str):
 
 
 def fragment_options(name: str) -> dict:
-    """The options a doc fragment of plugins/doc_fragments adds (the name as a module gives it)."""
-    path = ROOT / "plugins" / "doc_fragments" / f"{name.rsplit('.', 1)[-1]}.py"
+    """The options a doc fragment of plugins/doc_fragments adds (the name as a module gives it: FRAGMENT, or
+    FRAGMENT.VAR for another part of it than DOCUMENTATION)."""
+    fragment, _, var = name.partition(".")
+    path = ROOT / "plugins" / "doc_fragments" / f"{fragment}.py"
     namespace: dict = {}
     exec(compile(path.read_text(), str(path), "exec"), namespace)  # noqa: S102 - the project's own file
-    return yaml.safe_load(namespace["ModuleDocFragment"].DOCUMENTATION).get("options") or {}
+    return yaml.safe_load(getattr(namespace["ModuleDocFragment"], (var or "documentation").upper())).get("options") or {}
 
 
 def disagreements(documented: dict, spec: dict, where: str) -> list[str]:
