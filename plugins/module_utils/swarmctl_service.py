@@ -1,10 +1,14 @@
 # Swarm service specs: from swarmctl_service's options to the engine's ServiceSpec, comparison with a
-# live spec, and the reading of a rollout's progress. Pure functions (unit-tested without an engine).
+# live spec, and the reading of a rollout's progress (pure functions, unit-tested without an engine); then
+# following a rollout on a manager's engine.
 
 from __future__ import annotations
 
 import datetime
 import re
+import time
+
+from ansible.module_utils.swarmctl_engine_api import EngineAPIError
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
 _DURATION_UNITS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
@@ -444,3 +448,68 @@ def image_lookup_problem(image: str, registry: str, explanation: str) -> str:
             " Push it first (swarmctl up pushes registry_images), and check the manager is logged in; to run an "
             "image that exists only on the nodes, set resolve_image: false on the service.")
     return f"cannot find image {image} in its registry {registry}: {text}.{hint}"
+
+
+# -- following a rollout, on a manager's engine ---------------------------------------------------------
+def follow_rollout(api, name: str, since, mode: dict, expect_rollout: bool, timeout: float):
+    """Wait until the rollout of service NAME that started at `since` ends (expect_rollout: its tasks are
+    replaced; else only its end state or settled tasks count). Returns (rollout, running 'n/m', failure lines,
+    the engine's message); rollout is converged, paused, rolled_back or timeout."""
+    deadline = time.monotonic() + timeout
+    names = {n["ID"]: n.get("Description", {}).get("Hostname", n["ID"][:12]) for n in api.nodes()}
+    watch = None
+    rollout = "timeout"
+    while True:
+        svc = _inspect_or_none(api, name)
+        status = (svc or {}).get("UpdateStatus") or {}
+        fresh = bool(status) and parse_time(status.get("StartedAt", "")) >= since
+        tasks = api.tasks(filters={"service": name})
+        eligible = sum(1 for n in api.nodes() if n.get("Status", {}).get("State") == "ready"
+                       and n.get("Spec", {}).get("Availability") == "active")
+        mode_now = svc["Spec"]["Mode"] if svc else mode
+        state = status.get("State") if fresh else None
+        if expect_rollout:
+            # Only tasks the rollout made count (old ones run on until replaced). Not the engine's own
+            # `_up-to-date` task filter: on Docker 20.10 it crashes the daemon while a task has no node yet.
+            new_tasks = [t for t in tasks if parse_time(t.get("CreatedAt", "")) >= since]
+            running, wanted = convergence(new_tasks, mode_now, eligible)
+            if watch is None and svc:
+                watch = RolloutWatch(monitor_seconds(svc["Spec"].get("UpdateConfig")),
+                                     monitor_seconds(svc["Spec"].get("RollbackConfig")))
+            verdict = watch.verdict(state, running, wanted, time.monotonic()) if watch else None
+            if verdict:
+                rollout = verdict
+                break
+        else:
+            # No task changes (replicas, labels): the engine's end state, or the tasks settled.
+            running, wanted = convergence(tasks, mode_now, eligible)
+            if state in ROLLOUT_OUTCOME and (state != "completed" or running >= wanted):
+                rollout = ROLLOUT_OUTCOME[state]
+                break
+            if not fresh and running >= wanted and _settled(tasks):
+                rollout = "converged"
+                break
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    window = [task_summary(t, names) for t in tasks if parse_time(t.get("UpdatedAt", "")) >= since]
+    return rollout, f"{running}/{wanted}", failure_lines(window), status.get("Message", "")
+
+
+def _settled(tasks):
+    """No task the service still wants is on its way up (pending, starting, ...)."""
+    return all(t.get("Status", {}).get("State") == "running" for t in tasks if t.get("DesiredState") == "running")
+
+
+def engine_time(api):
+    """The engine's clock now: UpdateStatus and task times come from it, not from the host's clock."""
+    return parse_time(api.info().get("SystemTime", ""))
+
+
+def _inspect_or_none(api, name: str):
+    try:
+        return api.inspect_service(name)
+    except EngineAPIError as exc:
+        if exc.not_found:
+            return None
+        raise

@@ -244,22 +244,18 @@ from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api,
 from ansible.module_utils.swarmctl_swarm import REBALANCING_LABEL, list_nodes, local_state
 from ansible.module_utils.swarmctl_service import (
     HIDDEN,
-    ROLLOUT_OUTCOME,
     SERVICE_OPTIONS,
-    RolloutWatch,
     SpecError,
     as_declared,
     build_spec,
-    convergence,
     diff_views,
-    failure_lines,
+    engine_time,
+    follow_rollout,
     image_lookup_problem,
     merge_partial,
-    monitor_seconds,
     parse_time,
     same_image,
     spec_differences,
-    task_summary,
 )
 
 
@@ -340,12 +336,6 @@ class Service:
                 ids[item["name"]] = f"(new config {item['name']})"
         return ids
 
-    def node_names(self):
-        return {n["ID"]: n.get("Description", {}).get("Hostname", n["ID"][:12]) for n in self.api.nodes()}
-
-    def tasks(self):
-        return self.api.tasks(filters={"service": self.p["name"]})
-
     # -- writing -----------------------------------------------------------------------------------
     def create(self, spec):
         # The manager keeps the registry credentials with the service, so every node can pull its image.
@@ -369,50 +359,7 @@ class Service:
     # -- following a rollout -------------------------------------------------------------------------
     def follow(self, since, mode, expect_rollout):
         """Wait until the rollout ends; returns (rollout, running 'n/m', failure lines, engine message)."""
-        deadline = time.monotonic() + self.p["wait_timeout"]
-        names = self.node_names()
-        watch = None
-        rollout = "timeout"
-        while True:
-            svc = self.current()
-            status = (svc or {}).get("UpdateStatus") or {}
-            fresh = bool(status) and parse_time(status.get("StartedAt", "")) >= since
-            tasks = self.tasks()
-            eligible = sum(1 for n in self.api.nodes() if n.get("Status", {}).get("State") == "ready"
-                           and n.get("Spec", {}).get("Availability") == "active")
-            mode_now = svc["Spec"]["Mode"] if svc else mode
-            state = status.get("State") if fresh else None
-            if expect_rollout:
-                # Only tasks the rollout made count (old ones run on until replaced). Not the engine's own
-                # `_up-to-date` task filter: on Docker 20.10 it crashes the daemon while a task has no node yet.
-                new_tasks = [t for t in tasks if parse_time(t.get("CreatedAt", "")) >= since]
-                running, wanted = convergence(new_tasks, mode_now, eligible)
-                if watch is None and svc:
-                    watch = RolloutWatch(monitor_seconds(svc["Spec"].get("UpdateConfig")),
-                                         monitor_seconds(svc["Spec"].get("RollbackConfig")))
-                verdict = watch.verdict(state, running, wanted, time.monotonic()) if watch else None
-                if verdict:
-                    rollout = verdict
-                    break
-            else:
-                # No task changes (replicas, labels): the engine's end state, or the tasks settled.
-                running, wanted = convergence(tasks, mode_now, eligible)
-                if state in ROLLOUT_OUTCOME and (state != "completed" or running >= wanted):
-                    rollout = ROLLOUT_OUTCOME[state]
-                    break
-                if not fresh and running >= wanted and self._settled(tasks):
-                    rollout = "converged"
-                    break
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        window = [task_summary(t, names) for t in tasks if parse_time(t.get("UpdatedAt", "")) >= since]
-        return rollout, f"{running}/{wanted}", failure_lines(window), status.get("Message", "")
-
-    @staticmethod
-    def _settled(tasks):
-        """No task the service still wants is on its way up (pending, starting, ...)."""
-        return all(t.get("Status", {}).get("State") == "running" for t in tasks if t.get("DesiredState") == "running")
+        return follow_rollout(self.api, self.p["name"], since, mode, expect_rollout, self.p["wait_timeout"])
 
 
 def leadership(module, api):
@@ -426,11 +373,6 @@ def leadership(module, api):
     if leader is None:
         return False, None
     return leader["id"] == me["node_id"], leader["hostname"] or leader["id"]
-
-
-def engine_time(api):
-    """The engine's clock now: UpdateStatus and task times come from it, not from this module's host clock."""
-    return parse_time(api.info().get("SystemTime", ""))
 
 
 # Module level: swarmctl's action plugin validates arguments against it on the control machine. The options
