@@ -223,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "only the named ones), following each rollout until it converges, pauses or rolls "
                             "back. Services can also come from a file: -e @services.yml.")
     deploy.add_argument("services", nargs="*", metavar="SERVICE", help="only these services (default: all)")
+    deploy.add_argument("--stack", metavar="NAME", help="deploy a compose file as the stack NAME instead "
+                        "(with --compose-file; the inventory's services, secrets and configs are left alone)")
+    deploy.add_argument("--compose-file", metavar="FILE", help="the compose file of --stack")
     deploy.set_defaults(playbook="deploy.yml")
 
     update = sub.add_parser("update", parents=[common, _playbook_options()],
@@ -463,6 +466,16 @@ def _service_vars(args) -> list[str]:
             raise UsageError(f"{args.restore_from!r} holds no swarm.tar.gz: give a folder written by swarmctl backup "
                              "(credentials/backups/<time> next to the inventory)")
         return [json.dumps({"restore_from": str(folder)})]
+    if args.command == "deploy" and (args.stack or args.compose_file):
+        if not (args.stack and args.compose_file):
+            raise UsageError("--stack NAME and --compose-file FILE go together")
+        if args.services:
+            raise UsageError("--stack deploys a compose file; name no services with it")
+        compose = Path(args.compose_file).expanduser().resolve()
+        if not compose.is_file():
+            raise UsageError(f"--compose-file {args.compose_file!r}: no such file")
+        return [json.dumps({"swarmctl_stacks": [{"name": args.stack, "compose": str(compose)}],
+                            "services_stacks_only": True})]
     if args.command == "maintenance":
         import getpass
         import socket

@@ -161,6 +161,42 @@ def check_objects(items, kind: str) -> list[str]:
     return problems
 
 
+STACK_KEYS = ("name", "compose", "env", "prune", "wait_timeout")
+_STACK_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
+
+def check_stacks(items) -> list[str]:
+    """Problems of swarmctl_stacks, as swarmctl_stack_shapes gives them (paths absolute, env values hidden)."""
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        return [f"swarmctl_stacks must be a list of {{name: NAME, compose: FILE}}, not {type(items).__name__}"]
+    problems, names = [], []
+    for index, item in enumerate(items):
+        where = f"swarmctl_stacks[{index}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where} must be a mapping {{name: NAME, compose: FILE, env: {{...}}}}")
+            continue
+        name = item.get("name")
+        if isinstance(name, str) and _STACK_NAME_RE.match(name):
+            where = f"stack {name!r}"
+            names.append(name)
+        else:
+            problems.append(f"{where}: name {name!r} is not a stack name (letters, digits, '_', '.', '-')")
+        for extra in sorted(set(item) - set(STACK_KEYS)):
+            problems.append(f"{where}: {extra!r} is not a stack key{_suggest(extra, STACK_KEYS)}; the keys are "
+                            f"{', '.join(STACK_KEYS)}")
+        compose = item.get("compose")
+        if not (isinstance(compose, str) and os.path.isfile(compose)):
+            problems.append(f"{where}: compose {compose!r} is not a file on the control machine (a path relative "
+                            "to the inventory's folder)")
+        if "env" in item and not isinstance(item["env"], dict):
+            problems.append(f"{where}: env must be a mapping of the variables the compose file interpolates")
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"stack {dup!r} is declared more than once in swarmctl_stacks")
+    return problems
+
+
 def check_variables(values: dict, hosts: dict | None = None) -> list[str]:
     """Problems of the variables a run was given (None: not set, the role's default applies).
 
@@ -214,6 +250,7 @@ def check_variables(values: dict, hosts: dict | None = None) -> list[str]:
                 errors.append(f"service {dup!r} is declared more than once in swarmctl_services")
     for kind in ("secret", "config"):
         errors += check_objects(values.get(f"swarmctl_{kind}s"), kind)
+    errors += check_stacks(values.get("swarmctl_stacks"))
     for host, settings in sorted((hosts or {}).items()):
         availability = settings.get("availability")
         if availability is not None and availability not in AVAILABILITIES:

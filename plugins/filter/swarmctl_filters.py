@@ -272,6 +272,54 @@ def swarmctl_point_at_versions(refs, kind, versions, pending=False):
     return point_at_versions(refs, kind, versions or {}, bool(pending))
 
 
+def swarmctl_stack_shapes(items, base_dir):
+    """swarmctl_stacks for the inventory check: each compose path made absolute (against base_dir, the inventory's
+    folder) and env reduced to its variables' names (its values may be secrets)."""
+    if not isinstance(items, list):
+        return items
+    out = []
+    for item in items:
+        if isinstance(item, dict):
+            item = dict(item)
+            if isinstance(item.get("compose"), str):
+                path = os.path.expanduser(item["compose"])
+                item["compose"] = path if os.path.isabs(path) else os.path.join(base_dir or ".", path)
+            if isinstance(item.get("env"), dict):
+                item["env"] = {key: "(hidden)" for key in item["env"]}
+        out.append(item)
+    return out
+
+
+def swarmctl_compose_files(compose_path):
+    """The files a compose file's configs and secrets name (`file:`, relative to its folder) -> {path: content},
+    read on the control machine so that the deploy on the manager finds them beside the compose file."""
+    import yaml
+    from ansible.errors import AnsibleFilterError
+
+    folder = os.path.dirname(os.path.abspath(compose_path))
+    try:
+        with open(compose_path, encoding="utf-8") as handle:
+            compose = yaml.safe_load(handle) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise AnsibleFilterError(f"cannot read the compose file {compose_path}: {exc}") from None
+    found = {}
+    for kind in ("configs", "secrets"):
+        for name, entry in ((compose.get(kind) or {}) if isinstance(compose, dict) else {}).items():
+            rel = (entry or {}).get("file") if isinstance(entry, dict) else None
+            if not rel:
+                continue
+            path = os.path.normpath(os.path.join(folder, rel))
+            if os.path.isabs(rel) or not path.startswith(folder + os.sep):
+                raise AnsibleFilterError(f"{compose_path}: {kind[:-1]} {name!r} names {rel!r}; give a path inside "
+                                         "the compose file's folder, relative to it")
+            try:
+                with open(path, encoding="utf-8", newline="") as handle:
+                    found[os.path.relpath(path, folder)] = handle.read()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise AnsibleFilterError(f"{compose_path}: {kind[:-1]} {name!r}: cannot read {path}: {exc}") from None
+    return found
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -295,4 +343,6 @@ class FilterModule:
             "swarmctl_object_shapes": swarmctl_object_shapes,
             "swarmctl_object_versions": swarmctl_object_versions,
             "swarmctl_point_at_versions": swarmctl_point_at_versions,
+            "swarmctl_compose_files": swarmctl_compose_files,
+            "swarmctl_stack_shapes": swarmctl_stack_shapes,
         }

@@ -111,8 +111,8 @@ class EngineAPI:
     def inspect_distribution(self, image: str, auth: str | None = None) -> dict:
         return self._request("GET", f"/distribution/{quote(image, safe='/:@')}/json", headers=_auth(auth))
 
-    def networks(self, names: list | None = None) -> list:
-        return self._request("GET", "/networks", _filters({"name": names} if names else None))
+    def networks(self, names: list | None = None, filters: dict | None = None) -> list:
+        return self._request("GET", "/networks", _filters(dict(filters or {}, **({"name": names} if names else {}))))
 
     def create_network(self, spec: dict) -> dict:
         return self._request("POST", "/networks/create", body=dict(spec, CheckDuplicate=True))
