@@ -124,21 +124,28 @@ def check_service(item, index: int) -> list[str]:
     return problems
 
 
+def _mappings(items, key: str, form: str) -> tuple[list[str], list[tuple[str, dict]]]:
+    """A variable that must be a list of mappings: (problems, [(where, item)] of the items that are mappings)."""
+    if items is None:
+        return [], []
+    if not isinstance(items, list):
+        return [f"{key} must be a list of {form}, not {type(items).__name__}"], []
+    problems, found = [], []
+    for index, item in enumerate(items):
+        if isinstance(item, dict):
+            found.append((f"{key}[{index}]", item))
+        else:
+            problems.append(f"{key}[{index}] must be a mapping {form}")
+    return problems, found
+
+
 def check_objects(items, kind: str) -> list[str]:
     """Problems of swarmctl_secrets or swarmctl_configs, as swarmctl_object_shapes gives them: a value replaced
     by {type: NAME}, a file's path made absolute. A message never holds a value."""
     key = f"swarmctl_{kind}s"
-    if items is None:
-        return []
-    if not isinstance(items, list):
-        return [f"{key} must be a list of {{name: NAME, value: TEXT}} or {{name: NAME, file: PATH}}, "
-                f"not {type(items).__name__}"]
-    problems, names = [], []
-    for index, item in enumerate(items):
-        where = f"{key}[{index}]"
-        if not isinstance(item, dict):
-            problems.append(f"{where} must be a mapping {{name: NAME, value: TEXT}} or {{name: NAME, file: PATH}}")
-            continue
+    problems, mappings = _mappings(items, key, "{name: NAME, value: TEXT} or {name: NAME, file: PATH}")
+    names = []
+    for where, item in mappings:
         name = item.get("name")
         problem = name_problem(name)
         if problem:
@@ -167,16 +174,9 @@ _STACK_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 def check_stacks(items) -> list[str]:
     """Problems of swarmctl_stacks, as swarmctl_stack_shapes gives them (paths absolute, env values hidden)."""
-    if items is None:
-        return []
-    if not isinstance(items, list):
-        return [f"swarmctl_stacks must be a list of {{name: NAME, compose: FILE}}, not {type(items).__name__}"]
-    problems, names = [], []
-    for index, item in enumerate(items):
-        where = f"swarmctl_stacks[{index}]"
-        if not isinstance(item, dict):
-            problems.append(f"{where} must be a mapping {{name: NAME, compose: FILE, env: {{...}}}}")
-            continue
+    problems, mappings = _mappings(items, "swarmctl_stacks", "{name: NAME, compose: FILE, env: {...}}")
+    names = []
+    for where, item in mappings:
         name = item.get("name")
         if isinstance(name, str) and _STACK_NAME_RE.match(name):
             where = f"stack {name!r}"

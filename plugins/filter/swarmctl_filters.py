@@ -240,21 +240,23 @@ def _kind_of(value) -> str:
     return "null" if value is None else "something else"
 
 
+def _shaped(items, shape):
+    """Each mapping of a list through shape (given a copy); anything else as it is, for the check to name."""
+    if not isinstance(items, list):
+        return items
+    return [shape(dict(item)) if isinstance(item, dict) else item for item in items]
+
+
 def swarmctl_object_shapes(items, base_dir):
     """swarmctl_secrets/swarmctl_configs for the inventory check, without their values: a `value` becomes the
     kind of value it is (text, a number, ...), a `file` its path resolved against base_dir (the inventory's folder)."""
-    if not isinstance(items, list):
-        return items
-    out = []
-    for item in items:
-        if isinstance(item, dict):
-            item = dict(item)
-            if "value" in item:
-                item["value"] = {"type": _kind_of(item["value"])}
-            if isinstance(item.get("file"), str):
-                item["file"] = _object_path(item, base_dir)
-        out.append(item)
-    return out
+    def shape(item):
+        if "value" in item:
+            item["value"] = {"type": _kind_of(item["value"])}
+        if isinstance(item.get("file"), str):
+            item["file"] = _object_path(item, base_dir)
+        return item
+    return _shaped(items, shape)
 
 
 def swarmctl_object_versions(results):
@@ -275,19 +277,13 @@ def swarmctl_point_at_versions(refs, kind, versions, pending=False):
 def swarmctl_stack_shapes(items, base_dir):
     """swarmctl_stacks for the inventory check: each compose path made absolute (against base_dir, the inventory's
     folder) and env reduced to its variables' names (its values may be secrets)."""
-    if not isinstance(items, list):
-        return items
-    out = []
-    for item in items:
-        if isinstance(item, dict):
-            item = dict(item)
-            if isinstance(item.get("compose"), str):
-                path = os.path.expanduser(item["compose"])
-                item["compose"] = path if os.path.isabs(path) else os.path.join(base_dir or ".", path)
-            if isinstance(item.get("env"), dict):
-                item["env"] = {key: "(hidden)" for key in item["env"]}
-        out.append(item)
-    return out
+    def shape(item):
+        if isinstance(item.get("compose"), str):
+            item["compose"] = _object_path({"file": item["compose"]}, base_dir)
+        if isinstance(item.get("env"), dict):
+            item["env"] = {key: "(hidden)" for key in item["env"]}
+        return item
+    return _shaped(items, shape)
 
 
 def swarmctl_compose_files(compose_path):
