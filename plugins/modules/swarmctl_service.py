@@ -259,6 +259,9 @@ from ansible.module_utils.swarmctl_service import (
 )
 
 
+OUT_OF_SEQUENCE = "update out of sequence"
+
+
 class Service:
     """One service, through the engine's API (EngineAPI: no Docker SDK, whose import costs more than a no-change
     run of this module does)."""
@@ -341,16 +344,25 @@ class Service:
         # The manager keeps the registry credentials with the service, so every node can pull its image.
         self.api.create_service(spec, registry_auth(spec["TaskTemplate"]["ContainerSpec"]["Image"]))
 
-    def update(self, current, spec):
-        template = dict(spec["TaskTemplate"])
-        # Keep the engine's own counter, so an update does not force a restart of unchanged tasks.
-        template["ForceUpdate"] = current["Spec"]["TaskTemplate"].get("ForceUpdate", 0)
-        # The API replaces the whole spec. A part left out is reset to the engine's default; an empty one
-        # would be stored as a filled-in default that the next run sees as a difference.
-        body = {key: value for key, value in spec.items() if value not in (None, {}, [])}
-        body["TaskTemplate"] = template
-        self.api.update_service(current["ID"], current["Version"]["Index"], body,
-                                registry_auth(template["ContainerSpec"]["Image"]))
+    def update(self, current, spec, tries=3):
+        for attempt in range(1, tries + 1):
+            template = dict(spec["TaskTemplate"])
+            # Keep the engine's own counter, so an update does not force a restart of unchanged tasks.
+            template["ForceUpdate"] = current["Spec"]["TaskTemplate"].get("ForceUpdate", 0)
+            # The API replaces the whole spec. A part left out is reset to the engine's default; an empty one
+            # would be stored as a filled-in default that the next run sees as a difference.
+            body = {key: value for key, value in spec.items() if value not in (None, {}, [])}
+            body["TaskTemplate"] = template
+            try:
+                self.api.update_service(current["ID"], current["Version"]["Index"], body,
+                                        registry_auth(template["ContainerSpec"]["Image"]))
+                return
+            except EngineAPIError as exc:
+                # Another writer updated the service since it was read (seen in CI: the reconciler's rebalance
+                # of the same service). The declared spec goes on top of the version that is there now.
+                if OUT_OF_SEQUENCE not in exc.explanation or attempt == tries:
+                    raise
+                current = self.current() or current
 
     def rollback(self, current):
         # What `docker service rollback` asks: the engine goes back to the service's previous spec.

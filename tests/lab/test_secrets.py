@@ -12,6 +12,7 @@ import yaml
 
 from helpers import LoadLoop, on, swarmctl
 from swarmctl import paths
+from test_reconciler import wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -57,6 +58,11 @@ def test_a_changed_secret_rolls_the_service_without_a_failed_request_and_the_old
     swarm_hosts = [h["name"] for h in result["hosts"] if h["group"] in ("managers", "workers")]
     addresses = [h["address"] for h in result["hosts"] if h["group"] in ("managers", "workers")]
     first, second, third = (f"greeting-{random.token_hex(8)}" for _ in range(3))
+    # Earlier tests move tasks; the reconciler's rebalance of web may still run. (A deploy during one goes on
+    # top of it - swarmctl_service retries an update another writer beat - but the request count starts clean.)
+    assert wait_until(lambda: on(lab, "base2", "docker", "service", "inspect", "web", "--format",
+                                 "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}")
+                      not in ("updating", "rollback_started"), 180)
     started = max(p.stat().st_mtime for p in paths.runs_dir().iterdir()) if paths.runs_dir().exists() else 0
     try:
         made = swarmctl("deploy", "-i", _inventory(result, first), "--json")

@@ -382,3 +382,30 @@ def test_swarm_info_fails_at_once_on_another_error(monkeypatch):
 def test_swarm_info_gives_up_on_a_control_socket_that_never_comes(monkeypatch):
     outcome = _run_swarm_info(monkeypatch, _ManagerStarting(socket_after=99), starting_wait=0)
     assert not outcome["ok"] and "could not tell its swarm state" in outcome["msg"] and "control.sock" in outcome["msg"]
+
+
+def test_a_service_update_beaten_by_another_writer_goes_on_top_of_the_new_version():
+    from ansible.module_utils.swarmctl_engine_api import EngineAPIError
+
+    module = host_module("swarmctl_service")
+
+    class Api:
+        def __init__(self):
+            self.sent = []
+
+        def update_service(self, service_id, version, body, auth=None):
+            self.sent.append(version)
+            if len(self.sent) == 1:
+                raise EngineAPIError(500, "rpc error: code = Unknown desc = update out of sequence")
+
+        def inspect_service(self, name):
+            return {"ID": "s1", "Version": {"Index": 12}, "Spec": {"TaskTemplate": {"ForceUpdate": 3}}}
+
+    class Module:
+        params = {"name": "web"}
+
+    api = Api()
+    service = module.Service(Module(), api)
+    current = {"ID": "s1", "Version": {"Index": 10}, "Spec": {"TaskTemplate": {"ForceUpdate": 2}}}
+    service.update(current, {"Name": "web", "TaskTemplate": {"ContainerSpec": {"Image": "reg/web:v2"}}})
+    assert api.sent == [10, 12]
