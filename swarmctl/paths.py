@@ -1,7 +1,8 @@
 """Where swarmctl finds its Ansible content and where it keeps its state.
 
-Content (playbooks, roles, plugins, ansible.cfg) is read-only: from a source checkout it is the
-repository itself, from an installed wheel it is ``swarmctl/content``. State (lab keys and
+Content (playbooks, roles, plugins, ansible.cfg) is read-only and is the collection swarmctl.swarm: from a
+source checkout it is the repository itself (found by Ansible through the link in .collections), from an
+installed wheel it is ``swarmctl/collections/ansible_collections/swarmctl/swarm``. State (lab keys and
 inventories, run artifacts, fact cache) always lives outside the package.
 """
 
@@ -38,7 +39,28 @@ def content_dir() -> Path:
     checkout = _PACKAGE_DIR.parent
     if (checkout / "ansible.cfg").is_file() and (checkout / "playbooks").is_dir():
         return checkout
-    return _PACKAGE_DIR / "content"
+    return _PACKAGE_DIR / WHEEL_CONTENT
+
+
+# Where the wheel carries the content: a collections folder Ansible can search as it is.
+WHEEL_CONTENT = "collections/ansible_collections/swarmctl/swarm"
+
+
+def collections_dir(content: Path) -> Path:
+    """The folder Ansible searches for the collection (it holds ansible_collections/swarmctl/swarm)."""
+    if content.parent.parent.name == "ansible_collections":
+        return content.parents[2]
+    return content / ".collections"
+
+
+def ansible_env() -> dict[str, str]:
+    """What every Ansible command swarmctl runs needs: its configuration, and its collection found first."""
+    content = content_dir()
+    searched = [str(collections_dir(content))]
+    searched += [p for p in os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep) if p]
+    searched += [os.path.expanduser("~/.ansible/collections"), "/usr/share/ansible/collections"]
+    return {"ANSIBLE_CONFIG": str(content / "ansible.cfg"),
+            "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join(dict.fromkeys(searched))}
 
 
 def state_dir() -> Path:

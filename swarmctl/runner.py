@@ -78,20 +78,14 @@ class PlaybookRun:
         return paths.content_dir() / "playbooks" / self.playbook
 
     def environment(self) -> dict[str, str]:
-        content = paths.content_dir()
         bindir = os.path.dirname(sys.executable)
         return {
-            "ANSIBLE_CONFIG": str(content / "ansible.cfg"),
+            **paths.ansible_env(),
             # ansible-runner turns host key checking off unless told otherwise; swarmctl never does.
             "ANSIBLE_HOST_KEY_CHECKING": "True",
             "ANSIBLE_NOCOLOR": "1",
             # An inventory source Ansible cannot parse is an error, not an empty inventory.
             "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
-            # ansible-runner sets this variable (to add its own callback), and a variable beats ansible.cfg;
-            # a user's own callback folders stay on it, after swarmctl's.
-            "ANSIBLE_CALLBACK_PLUGINS": os.pathsep.join(
-                [str(content / "plugins" / "callback")]
-                + [p for p in os.environ.get("ANSIBLE_CALLBACK_PLUGINS", "").split(os.pathsep) if p]),
             "SWARMCTL_MODULE_CACHE": os.environ.get("SWARMCTL_MODULE_CACHE") or str(paths.state_dir() / "modules"),
             "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
         }
@@ -103,7 +97,8 @@ class PlaybookRun:
         argv += self.ansible_args()
         if self.verbosity:
             argv.append("-" + "v" * self.verbosity)
-        return f"ANSIBLE_CONFIG={shlex.quote(env['ANSIBLE_CONFIG'])} " + shlex.join(argv)
+        settings = " ".join(f"{name}={shlex.quote(env[name])}" for name in paths.ansible_env())
+        return f"{settings} " + shlex.join(argv)
 
 
 @dataclass

@@ -14,13 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# Module utils live in plugins/module_utils and are imported as ansible.module_utils.<name> by the
-# modules (that is how Ansible ships them to hosts); make the same import work in unit tests.
-import ansible.module_utils  # noqa: E402
-
-_MODULE_UTILS = str(ROOT / "plugins" / "module_utils")
-if _MODULE_UTILS not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(_MODULE_UTILS)
+# The plugins import each other by collection name (ansible_collections.swarmctl.swarm.plugins...), as Ansible
+# loads them; the checkout's .collections link makes the same imports work in tests.
+sys.path.insert(0, str(ROOT / ".collections"))
 for extra in ("plugins/modules", "plugins/action", "plugins/test", "plugins/filter"):
     sys.path.insert(0, str(ROOT / extra))
 

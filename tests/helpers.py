@@ -172,3 +172,36 @@ def on(lab, host, *argv, check: bool = True) -> str:
     if check:
         assert proc.returncode == 0, proc.stdout
     return proc.stdout.strip()
+
+
+BIN = Path(sys.executable).parent
+
+
+def user_ansible(collections: Path, workdir: Path, *argv: str, env: dict | None = None,
+                 timeout: int = 600) -> subprocess.CompletedProcess:
+    """An Ansible command as a user of the collection runs it: from workdir, with an ansible.cfg of their own
+    (empty, beside the collections folder) and that collections folder, nothing of this checkout on any path."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = collections.parent / "user-ansible.cfg"
+    config.write_text("[defaults]\n")
+    run_env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    run_env.update(ANSIBLE_CONFIG=str(config), ANSIBLE_COLLECTIONS_PATH=str(collections),
+                   ANSIBLE_NOCOLOR="1",
+                   PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", **(env or {}))
+    return subprocess.run(argv, cwd=workdir, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=timeout)
+
+
+def install_collection(root: Path) -> Path:
+    """Build the collection from this checkout with ansible-galaxy and install the tarball into root/collections,
+    as a user would; the collections folder is returned."""
+    built = user_ansible(root / "collections", root, str(BIN / "ansible-galaxy"), "collection", "build",
+                         "--output-path", str(root / "dist"), str(ROOT))
+    assert built.returncode == 0, built.stderr
+    (tarball,) = (root / "dist").glob("swarmctl-swarm-*.tar.gz")
+    # Away from the checkout, whose ansible.cfg finds the collection in place (galaxy would call it installed).
+    done = user_ansible(root / "collections", root, str(BIN / "ansible-galaxy"), "collection", "install", "-p",
+                        str(root / "collections"), str(tarball))
+    assert done.returncode == 0, done.stderr
+    assert (root / "collections/ansible_collections/swarmctl/swarm/plugins/modules/swarmctl_service.py").is_file()
+    return root / "collections"

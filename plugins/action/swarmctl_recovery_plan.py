@@ -4,16 +4,10 @@ machine, from what every host's engine said. A plan that does not fit the swarm'
 
 from __future__ import annotations
 
-import os
 
-import ansible.module_utils
 from ansible.plugins.action import ActionBase
 
-_UTILS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils")
-if _UTILS not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(_UTILS)
-
-from ansible.module_utils.swarmctl_swarm import RecoveryRefused, recovery_joiners, recovery_plan  # noqa: E402
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import RecoveryRefused, recovery_joiners, recovery_plan
 
 ARGUMENT_SPEC = dict(
     hosts=dict(type="list", elements="str", required=True),
@@ -40,7 +34,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         hostvars = task_vars.get("hostvars", {})
         found = {h: _answer(hostvars[h].get(args["register"])) for h in args["hosts"] if h in hostvars}
         result["changed"] = False

@@ -1,17 +1,9 @@
-"""swarmctl_swarm runs on the host without AnsiballZ when it can (module_utils/swarmctl_light.py); a result
+"""swarmctl_swarm runs on the host without AnsiballZ when it can (plugin_utils/swarmctl_light.py); a result
 carrying join tokens or the unlock key is hidden from output and logs
 (documentation: plugins/modules/swarmctl_swarm.py)."""
 
 from __future__ import annotations
 
-import os
+from ansible_collections.swarmctl.swarm.plugins.plugin_utils.swarmctl_action import light_module_action
 
-import ansible.module_utils
-
-_PLUGINS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if os.path.join(_PLUGINS, "module_utils") not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(os.path.join(_PLUGINS, "module_utils"))
-
-from ansible.module_utils.swarmctl_action import light_module_action  # noqa: E402
-
-ActionModule = light_module_action(os.path.join(_PLUGINS, "modules", "swarmctl_swarm.py"), ("tokens", "unlock_key"))
+ActionModule = light_module_action("swarmctl_swarm", ("tokens", "unlock_key"))

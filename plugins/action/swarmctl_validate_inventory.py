@@ -8,16 +8,11 @@ import ipaddress
 import os
 import re
 
-import ansible.module_utils
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-_UTILS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils")
-if _UTILS not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(_UTILS)
-
-from ansible.module_utils.swarmctl_service import SERVICE_OPTIONS  # noqa: E402
-from ansible.module_utils.swarmctl_versioned import name_problem  # noqa: E402
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_service import SERVICE_OPTIONS
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_versioned import name_problem
 
 SWARM_GROUPS = ("managers", "workers")
 _HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
@@ -68,7 +63,7 @@ def check_image(image) -> str | None:
 
 
 def _image_ok(image: str) -> bool:
-    name, _, digest = image.partition("@")
+    name, dummy, digest = image.partition("@")
     if digest and not _DIGEST_RE.match(digest):
         return False
     parts = name.split("/")
@@ -355,7 +350,7 @@ def check_inventory(groups: dict, hosts: dict, registry_enabled: bool = True) ->
                 f"hosts {', '.join(names)} share the address {address}; every host needs its own "
                 "(check ansible_host)"
             )
-    for _, names in sorted(by_name.items()):
+    for dummy, names in sorted(by_name.items()):
         if len(names) > 1:
             errors.append(f"host names {', '.join(names)} differ only in case; node names must be unique")
 
@@ -384,7 +379,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         groups = {k: list(v) for k, v in task_vars.get("groups", {}).items()}
         hostvars = task_vars.get("hostvars", {})
         hosts, settings = {}, {}

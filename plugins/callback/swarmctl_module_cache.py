@@ -13,12 +13,13 @@ description:
   - This plugin copies the payloads of the run into a store when the play ends, and hands them to
     the next run before its first task. A stored payload is used only by a run whose module
     sources are exactly those it was built from; the store is keyed by a digest of the
-    ansible-core version and installation, and the bytes of every file in the configured module
-    and module_utils paths, the roles' C(library) and C(module_utils) directories and the
+    ansible-core version and installation, and the bytes of every file in this collection's
+    C(plugins) folder, the configured module and module_utils paths, the roles' C(library) and C(module_utils) directories and the
     playbook directory's. Any edit, upgrade or other checkout gets its own key, so a stale payload
     can never be sent.
-  - Only payloads of C(ansible.builtin) modules and of modules found on those paths are kept
-    (collection modules are left to Ansible). The newest keys are kept, older ones removed.
+  - Only payloads of C(ansible.builtin) modules, of modules found on those paths and of this
+    plugin's own collection (whose C(plugins) folder is part of the key) are kept; other
+    collections' modules are left to Ansible. The newest keys are kept, older ones removed.
   - With O(bytecode), a kept payload also carries each of its Python files compiled by the control
     machine's Python (checked hash-based C(.pyc), PEP 552). A host whose Python is the same version
     imports them instead of compiling the sources again on every module run (Python does not
@@ -71,7 +72,10 @@ from ansible.plugins.callback import CallbackBase
 
 # Where ansible-core 2.19 keeps a run's payloads, and which of their names this plugin may keep.
 RUN_CACHE_SUBDIR = "ansiballz_cache"
-KEPT_PREFIXES = ("ansible.legacy.", "ansible.modules.")
+# This plugin's collection (ansible_collections.<ns>.<name>.), whose modules it keeps too.
+OWN_COLLECTION = ".".join(__name__.split(".")[:3]) + "." if __name__.startswith("ansible_collections.") else None
+KEPT_PREFIXES = ("ansible.legacy.", "ansible.modules.") + ((OWN_COLLECTION,) if OWN_COLLECTION else ())
+OWN_PLUGINS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def source_digest(directories, salt=""):
@@ -99,7 +103,7 @@ def ansible_salt():
 
 
 def source_directories(playbook_dir=None):
-    dirs = list(C.DEFAULT_MODULE_PATH or []) + list(C.DEFAULT_MODULE_UTILS_PATH or [])
+    dirs = [OWN_PLUGINS] + list(C.DEFAULT_MODULE_PATH or []) + list(C.DEFAULT_MODULE_UTILS_PATH or [])
     for roles in C.DEFAULT_ROLES_PATH or []:
         dirs += glob.glob(os.path.join(roles, "*", "library")) + glob.glob(os.path.join(roles, "*", "module_utils"))
     if playbook_dir:

@@ -8,19 +8,13 @@ from __future__ import annotations
 
 import os
 
-import ansible.module_utils
-
-_UTILS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils")
-if _UTILS not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(_UTILS)
-
-from ansible.module_utils.swarmctl_swarm import (  # noqa: E402
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import (
     JOIN_ADDR_LABEL,
     membership,
     membership_problem,
     plan_node_changes,
 )
-from ansible.module_utils.swarmctl_versioned import point_at_versions  # noqa: E402
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_versioned import point_at_versions
 
 
 def swarmctl_membership(local, cluster_id, node_ids):

@@ -213,7 +213,7 @@ def _flag(value: bool) -> str:
 
 def registry_of(image: str) -> str:
     """The registry an image reference names: its first part when that looks like a host, else Docker Hub."""
-    first, _, rest = image.partition("/")
+    first, dummy, rest = image.partition("/")
     if rest and ("." in first or ":" in first or first == "localhost"):
         return first
     return "https://index.docker.io/v1/"
@@ -235,7 +235,7 @@ def registry_auth(image: str, config_path: str | None = None) -> str | None:
         if _registry_key(key) != _registry_key(registry) or not (entry or {}).get("auth"):
             continue
         try:
-            username, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+            username, dummy, password = base64.b64decode(entry["auth"]).decode().partition(":")
         except ValueError:
             return None
         header = {"username": username, "password": password, "serveraddress": registry}

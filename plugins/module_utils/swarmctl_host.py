@@ -151,7 +151,7 @@ def write_in_place(path: str, data: bytes) -> None:
 def missing_packages(module, names: list[str]) -> list[str]:
     missing = []
     for name in names:
-        rc, out, _ = module.run_command(["dpkg-query", "-W", "-f=${Status}", name])
+        rc, out, dummy = module.run_command(["dpkg-query", "-W", "-f=${Status}", name])
         if rc != 0 or "install ok installed" not in out:
             missing.append(name)
     return missing
@@ -214,8 +214,8 @@ def installed_versions(module, names: list[str]) -> dict:
     """{name: installed version, or None}."""
     found = {}
     for name in names:
-        rc, out, _ = module.run_command(["dpkg-query", "-W", "-f=${Status}\t${Version}", name])
-        status, _, version = out.partition("\t")
+        rc, out, dummy = module.run_command(["dpkg-query", "-W", "-f=${Status}\t${Version}", name])
+        status, dummy, version = out.partition("\t")
         found[name] = version.strip() if rc == 0 and "install ok installed" in status else None
     return found
 

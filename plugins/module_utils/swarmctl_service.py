@@ -8,7 +8,7 @@ import datetime
 import re
 import time
 
-from ansible.module_utils.swarmctl_engine_api import EngineAPIError
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_engine_api import EngineAPIError
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
 _DURATION_UNITS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
@@ -60,7 +60,7 @@ SERVICE_OPTIONS = dict(
     update_config=dict(type="dict"),
     rollback_config=dict(type="dict"),
     mounts=dict(type="list", elements="dict"),
-    secrets=dict(type="list", elements="dict"),
+    secrets=dict(type="list", elements="dict", no_log=False),  # names of swarm secrets, never their values
     configs=dict(type="list", elements="dict"),
     stop_grace_period=dict(type="str"),
     wait_timeout=dict(type="int", default=300),
@@ -279,7 +279,7 @@ def _default(path, value) -> bool:
 
 def merge_partial(current: dict, image_ref: str | None = None, replicas: int | None = None) -> dict:
     """The live spec with only the image and/or the replica count changed (scale, update --image)."""
-    spec = {k: v for k, v in current.items()}
+    spec = dict(current.items())
     if image_ref:
         template = dict(spec.get("TaskTemplate") or {})
         container = dict(template.get("ContainerSpec") or {})

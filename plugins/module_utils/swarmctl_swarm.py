@@ -446,7 +446,7 @@ def running_tasks_on(client, node_id: str) -> list[dict]:
     """Tasks the swarm still wants running on a node and that are not yet shut down."""
     tasks = client.api.tasks(filters={"node": node_id, "desired-state": "running"})
     return [t for t in tasks if t.get("Status", {}).get("State") in ("new", "pending", "assigned", "accepted",
-                                                                       "preparing", "starting", "running")]
+                                                                     "preparing", "starting", "running")]
 
 
 def unconverged_services(client) -> list[str]:

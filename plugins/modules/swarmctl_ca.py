@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # swarmctl: the cluster's certificate authority, kept on the control machine.
 # The work is done on the control machine by the action plugin of the same name
-# (plugins/action/swarmctl_ca.py, logic in plugins/module_utils/swarmctl_pki.py); this file documents it.
+# (plugins/action/swarmctl_ca.py, logic in plugins/plugin_utils/swarmctl_pki.py); this file documents it.
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ description:
     is missing, does not match the key, is not a CA certificate, or expires within O(renew_before_days).
     Re-issuing with the same key and subject keeps every certificate it signed valid.
   - When the key is missing a new key and certificate are made; certificates signed by the old CA are then
-    re-issued by M(swarmctl_certificate) because they are no longer signed by this CA.
+    re-issued by M(swarmctl.swarm.swarmctl_certificate) because they are no longer signed by this CA.
 extends_documentation_fragment:
-  - swarmctl_attributes.diff
+  - swarmctl.swarm.swarmctl_attributes.diff
 options:
   path:
     description: Directory holding C(ca.key) and C(ca.crt). Created with mode 0700.
@@ -50,14 +50,15 @@ options:
 attributes:
   idempotent:
     description: A second run with the same arguments changes nothing.
+    support: full
 requirements:
   - cryptography >= 40 on the host the module runs on (the control machine)
-author: swarmctl developers
+author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
 - name: Keep the cluster CA on the control machine
-  swarmctl_ca:
+  swarmctl.swarm.swarmctl_ca:
     path: "{{ swarmctl_pki_dir }}"
     common_name: swarmctl CA for westos.org
   delegate_to: localhost

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # swarmctl: a server certificate signed by the cluster CA.
 # The work is done on the control machine by the action plugin of the same name
-# (plugins/action/swarmctl_certificate.py, logic in plugins/module_utils/swarmctl_pki.py); this file documents it.
+# (plugins/action/swarmctl_certificate.py, logic in plugins/plugin_utils/swarmctl_pki.py); this file documents it.
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 module: swarmctl_certificate
 short_description: Keep a server certificate signed by the swarmctl CA, re-issued only when it must be
 description:
-  - Makes a private key (mode 0600) and a certificate signed by the CA in O(ca_path) (see M(swarmctl_ca)),
+  - Makes a private key (mode 0600) and a certificate signed by the CA in O(ca_path) (see M(swarmctl.swarm.swarmctl_ca)),
     with a subjectAltName for every DNS name and IP address the server is reached by.
   - "Re-issues the certificate (keeping its key) only when it is missing, does not match its key, was not
     signed by this CA, lacks a required subjectAltName, or expires within O(renew_before_days); otherwise
@@ -17,7 +17,7 @@ description:
   - It runs on the control machine (an action plugin), where the CA key is; the leaf key and certificate are
     copied to the server afterwards.
 extends_documentation_fragment:
-  - swarmctl_attributes.diff
+  - swarmctl.swarm.swarmctl_attributes.diff
 options:
   cert_path:
     description: Where the certificate (PEM) is kept.
@@ -69,14 +69,15 @@ options:
 attributes:
   idempotent:
     description: A second run with the same arguments changes nothing.
+    support: full
 requirements:
   - cryptography >= 40 on the host the module runs on (the control machine)
-author: swarmctl developers
+author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
 - name: Certificate of the registry, reached as westos.org and by its address
-  swarmctl_certificate:
+  swarmctl.swarm.swarmctl_certificate:
     cert_path: "{{ swarmctl_pki_dir }}/registry.crt"
     key_path: "{{ swarmctl_pki_dir }}/registry.key"
     ca_path: "{{ swarmctl_pki_dir }}"

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # swarmctl: read a certificate and say whether clients will accept it for the names they use.
 # The work is done on the control machine by the action plugin of the same name
-# (plugins/action/swarmctl_certificate_info.py, logic in plugins/module_utils/swarmctl_pki.py); this file documents it.
+# (plugins/action/swarmctl_certificate_info.py, logic in plugins/plugin_utils/swarmctl_pki.py); this file documents it.
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ description:
     subjectAltName (clients ignore the legacy common name), expiry, a CA that did not sign it.
   - Changes nothing. Used by the preflight role to stop a run before anything changes.
 extends_documentation_fragment:
-  - swarmctl_attributes
+  - swarmctl.swarm.swarmctl_attributes
 options:
   path:
     description: The certificate (PEM).
@@ -43,12 +43,12 @@ options:
     default: false
 requirements:
   - cryptography >= 40 on the host the module runs on
-author: swarmctl developers
+author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
 - name: Check the registry certificate the operator supplied
-  swarmctl_certificate_info:
+  swarmctl.swarm.swarmctl_certificate_info:
     path: /srv/pki/registry.crt
     dns_names: [westos.org]
   delegate_to: localhost

@@ -15,7 +15,7 @@ description:
   - With O(state=absent), stops and disables the unit and removes its files.
   - One call per host for what would be a task per file.
 extends_documentation_fragment:
-  - swarmctl_attributes.diff
+  - swarmctl.swarm.swarmctl_attributes.diff
 options:
   name:
     description: Unit name, without C(.service).
@@ -41,12 +41,13 @@ options:
 attributes:
   idempotent:
     description: A second run changes nothing and restarts nothing.
-author: swarmctl developers
+    support: full
+author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
 - name: The reconciler on a manager
-  swarmctl_daemon:
+  swarmctl.swarm.swarmctl_daemon:
     name: swarmctl-reconciler
     unit: "{{ lookup('template', 'swarmctl-reconciler.service.j2') }}"
     files:
@@ -65,7 +66,7 @@ actions:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_host import HostChanges, systemctl
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host import HostChanges, systemctl
 
 
 def main():

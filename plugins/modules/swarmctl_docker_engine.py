@@ -32,7 +32,7 @@ description:
     their version are left alone; when all are (or O(versions) is empty), nothing is restarted (C(changed=false)).
   - One call does what would otherwise take several tasks per host, which keeps a no-change run fast.
 extends_documentation_fragment:
-  - swarmctl_attributes.diff
+  - swarmctl.swarm.swarmctl_attributes.diff
 options:
   packages:
     description: Debian packages that make up the engine and the Docker SDK the other modules use.
@@ -75,7 +75,7 @@ options:
   versions:
     description:
       - With O(state=restarted), package name to the version to install while the engine is stopped, or C(latest)
-        (the repositories' candidate). See M(swarmctl_engine_versions) to learn what would change first.
+        (the repositories' candidate). See M(swarmctl.swarm.swarmctl_engine_versions) to learn what would change first.
     type: dict
   start_timeout:
     description: Seconds to wait for the engine to answer after a restart.
@@ -113,21 +113,22 @@ options:
 attributes:
   idempotent:
     description: A second run changes nothing.
+    support: full
 notes:
   - Debian and Ubuntu only (apt and dpkg); other systems get a clear failure.
-author: swarmctl developers
+author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
 - name: Docker engine with log rotation
-  swarmctl_docker_engine:
+  swarmctl.swarm.swarmctl_docker_engine:
     daemon_config:
       log-driver: json-file
       log-opts: {max-size: 10m, max-file: "3"}
   register: engine
 
 - name: Docker engine that also answers on tcp/2376, for clients with a certificate from the cluster CA
-  swarmctl_docker_engine:
+  swarmctl.swarm.swarmctl_docker_engine:
     tls:
       ca_cert: "{{ lookup('file', 'credentials/ca.crt') }}"
       cert: "{{ lookup('file', 'credentials/docker-tls/' ~ inventory_hostname ~ '.crt') }}"
@@ -181,7 +182,7 @@ import shutil
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_daemon_json import (
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_daemon_json import (
     DAEMON_JSON,
     OWNED_RECORD,
     DaemonJsonError,
@@ -192,8 +193,8 @@ from ansible.module_utils.swarmctl_daemon_json import (
     needs_restart,
     plan,
 )
-from ansible.module_utils.swarmctl_engine_api import EngineAPI, EngineAPIError
-from ansible.module_utils.swarmctl_host import (
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_engine_api import EngineAPI, EngineAPIError
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host import (
     HostChanges,
     apt_install_versions,
     apt_remove,

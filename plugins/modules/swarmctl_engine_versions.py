@@ -13,10 +13,10 @@ description:
     older than O(lists_max_age) seconds, so "latest" means what the mirror offers now, and again when a wanted
     version is not in them.
   - A wanted version the repositories do not offer fails with the versions they do offer.
-  - Changes nothing on the host (refreshing the package lists aside), in check mode or not; M(swarmctl_docker_engine)
+  - Changes nothing on the host (refreshing the package lists aside), in check mode or not; M(swarmctl.swarm.swarmctl_docker_engine)
     installs the versions, with its engine stopped.
 extends_documentation_fragment:
-  - swarmctl_attributes
+  - swarmctl.swarm.swarmctl_attributes
 options:
   versions:
     description: Package name to wanted version, or C(latest).
@@ -28,17 +28,17 @@ options:
     default: 3600
 notes:
   - Debian and Ubuntu only (apt and dpkg).
-author: swarmctl developers
+author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
 - name: What would bring the engine to the repositories' newest packages
-  swarmctl_engine_versions:
+  swarmctl.swarm.swarmctl_engine_versions:
     versions: {docker.io: latest, containerd: latest, runc: latest, python3-docker: latest}
   register: engine_versions
 
 - name: containerd at a given build
-  swarmctl_engine_versions:
+  swarmctl.swarm.swarmctl_engine_versions:
     versions: {containerd: "1.6.20~ds1-1+deb12u2"}
 """
 
@@ -63,7 +63,7 @@ lists_refreshed:
 import shutil
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_host import plan_versions
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host import plan_versions
 
 
 def main():

@@ -21,7 +21,7 @@ description:
     what it runs.
   - Changes nothing on the host; check mode behaves the same.
 extends_documentation_fragment:
-  - swarmctl_attributes
+  - swarmctl.swarm.swarmctl_attributes
 options:
   gather_subset:
     description: Fact subsets to gather (as the setup module's C(gather_subset)).
@@ -40,12 +40,12 @@ options:
   advertise_addr:
     description: Address for swarm traffic, when the inventory sets one.
     type: str
-author: swarmctl developers
+author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
 - name: Reach the host, gather its facts when the cache has none, check it can be provisioned
-  swarmctl_host_check:
+  swarmctl.swarm.swarmctl_host_check:
     gather_subset: ["!all", "!min", distribution, network, service_mgr]
     supported_os_families: [Debian]
     refresh: "{{ swarmctl_refresh_facts | default(false) }}"

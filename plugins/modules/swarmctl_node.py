@@ -30,7 +30,7 @@ options:
     required: true
     suboptions:
       node_id:
-        description: Node id (a host learns its own with M(swarmctl_swarm_info)).
+        description: Node id (a host learns its own with M(swarmctl.swarm.swarmctl_swarm_info)).
         type: str
         required: true
       host:
@@ -86,19 +86,20 @@ options:
     type: int
     default: 120
 extends_documentation_fragment:
-  - swarmctl_attributes.diff
-  - swarmctl_docker
+  - swarmctl.swarm.swarmctl_attributes.diff
+  - swarmctl.swarm.swarmctl_docker
 attributes:
   idempotent:
     description: Nodes already as wanted are not touched.
+    support: full
 requirements:
   - A Docker engine on a manager, asked over its socket (no Docker SDK needed)
-author: swarmctl developers
+author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
 - name: A manager that runs no tasks, and a labelled worker
-  swarmctl_node:
+  swarmctl.swarm.swarmctl_node:
     nodes:
       - {node_id: "{{ hostvars.base2.swarm_node_id }}", host: base2, role: manager, availability: drain}
       - {node_id: "{{ hostvars.base3.swarm_node_id }}", host: base3, role: worker, labels: {zone: a}}
@@ -125,10 +126,9 @@ nodes:
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
-from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
-from ansible.module_utils.swarmctl_swarm import (
-    demotion_problem,
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import (
     list_nodes,
     local_state,
     plan_node_changes,
@@ -172,7 +172,7 @@ class Nodes:
     def change_many(self, items):
         """Settings of several nodes (labels, active/pause) at once, a request per node: they are independent
         of each other. On the 5-node lab five updates take ~60 ms either way; it is for large swarms."""
-        for wanted, _, what in items:
+        for wanted, dummy, what in items:
             self.actions.append(f"{self.name(wanted)}: {what}")
         if self.module.check_mode or not items:
             return

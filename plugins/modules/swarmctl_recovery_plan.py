@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 module: swarmctl_recovery_plan
 short_description: Decide how a swarm that lost quorum is rebuilt, from what its hosts' engines said
 description:
-  - Runs on the control machine, from the results of M(swarmctl_swarm_info) (with O(swarmctl_swarm_info#module:raft))
+  - Runs on the control machine, from the results of M(swarmctl.swarm.swarmctl_swarm_info) (with O(swarmctl.swarm.swarmctl_swarm_info#module:raft))
     registered on every host of the inventory under O(register). Contacts no host.
   - Picks the surviving manager to rebuild the swarm from - the one whose Raft log goes furthest (newest snapshot,
     then last write), and says why.
@@ -20,7 +20,7 @@ description:
     healthy workers in the inventory's order - as managers until the swarm has O(managers_wanted) (broken
     workers left over as workers), with the availability and labels to put back on their new nodes.
 extends_documentation_fragment:
-  - swarmctl_attributes
+  - swarmctl.swarm.swarmctl_attributes
 options:
   hosts:
     description: The inventory's managers, then its workers (the order breaks ties).
@@ -28,7 +28,7 @@ options:
     elements: str
     required: true
   register:
-    description: Name under which each host's M(swarmctl_swarm_info) result was registered.
+    description: Name under which each host's M(swarmctl.swarm.swarmctl_swarm_info) result was registered.
     type: str
     default: recover_info
   managers_wanted:
@@ -36,18 +36,18 @@ options:
     type: int
     required: true
   nodes:
-    description: The swarm's nodes (as M(swarmctl_swarm_info) returns them) after the new cluster was forced.
+    description: The swarm's nodes (as M(swarmctl.swarm.swarmctl_swarm_info) returns them) after the new cluster was forced.
     type: list
     elements: dict
   plan:
     description: The plan an earlier call returned, to add the joiners to.
     type: dict
-author: swarmctl developers
+author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
 - name: Choose the manager to rebuild the swarm from
-  swarmctl_recovery_plan:
+  swarmctl.swarm.swarmctl_recovery_plan:
     hosts: "{{ groups['managers'] + groups['workers'] }}"
     managers_wanted: 3
   run_once: true

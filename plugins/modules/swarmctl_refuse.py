@@ -13,18 +13,18 @@ description:
     state rules out - a restore over a running swarm, say - after which nothing was changed.
   - Runs on the control machine; contacts no host.
 extends_documentation_fragment:
-  - swarmctl_attributes
+  - swarmctl.swarm.swarmctl_attributes
 options:
   msg:
     description: What is wrong and what to do instead.
     type: str
     required: true
-author: swarmctl developers
+author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
 - name: Refuse to restore over a running swarm
-  swarmctl_refuse:
+  swarmctl.swarm.swarmctl_refuse:
     msg: base2 is in a swarm already; nothing was changed
   when: in_swarm | length > 0
   run_once: true

@@ -15,7 +15,7 @@ description:
   - An htpasswd entry that already verifies its password at O(bcrypt_cost) is kept (bcrypt hashes are salted;
     re-hashing would change the file on every run). Passwords and the key are never logged or shown in diffs.
 extends_documentation_fragment:
-  - swarmctl_attributes.diff
+  - swarmctl.swarm.swarmctl_attributes.diff
 options:
   state:
     description:
@@ -85,12 +85,13 @@ options:
 attributes:
   idempotent:
     description: A second run changes nothing and restarts nothing.
-author: swarmctl developers
+    support: full
+author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
 - name: Private registry for westos.org
-  swarmctl_registry:
+  swarmctl.swarm.swarmctl_registry:
     name: westos.org
     tls_cert: "{{ lookup('file', swarmctl_credentials_dir ~ '/registry.crt') }}"
     tls_key: "{{ lookup('file', swarmctl_credentials_dir ~ '/registry.key') }}"
@@ -120,7 +121,7 @@ import ssl
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_host import HostChanges, apt_remove, systemctl
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host import HostChanges, apt_remove, systemctl
 
 UNIT = "docker-registry"
 DROPIN = "/etc/systemd/system/docker-registry.service.d/swarmctl.conf"
@@ -277,7 +278,7 @@ def main():
             if problem is None:
                 break
             if time.monotonic() > deadline:
-                _, log, _ = module.run_command(["journalctl", "-u", UNIT, "-n", "20", "--no-pager"])
+                log = module.run_command(["journalctl", "-u", UNIT, "-n", "20", "--no-pager"])[1]
                 module.fail_json(msg=f"the registry does not answer {url} as expected after {p['wait_timeout']}s: "
                                      f"{problem}. Its log:\n{log[-2000:]}", actions=changes.actions)
             time.sleep(0.5)
@@ -292,7 +293,7 @@ def absent(module):
     """Take the registry off the host; its images stay in storage_dir. Exits."""
     p = module.params
     changes = HostChanges(module)
-    rc, out, _ = module.run_command(["dpkg-query", "-W", "-f=${Status}", UNIT])
+    rc, out, dummy = module.run_command(["dpkg-query", "-W", "-f=${Status}", UNIT])
     if rc == 0 and "install ok installed" in out:
         changes.add(f"stopped docker-registry and removed its package (not purged: the images stay in {p['storage_dir']})")
         if not module.check_mode:

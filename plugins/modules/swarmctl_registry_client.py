@@ -54,22 +54,24 @@ options:
     description: That user's password.
     type: str
   config_path:
-    description: Docker client configuration file. Default C(~/.docker/config.json).
+    description: Docker client configuration file (in the home of the user the module runs as).
     type: path
+    default: ~/.docker/config.json
 extends_documentation_fragment:
-  - swarmctl_attributes.diff
-  - swarmctl_docker
+  - swarmctl.swarm.swarmctl_attributes.diff
+  - swarmctl.swarm.swarmctl_docker
 attributes:
   idempotent:
     description: A second run changes nothing and makes no request.
+    support: full
 notes:
   - In check mode new credentials are not checked against the registry, which may not exist yet.
-author: swarmctl developers
+author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
 - name: Trust, resolve and log in to the registry
-  swarmctl_registry_client:
+  swarmctl.swarm.swarmctl_registry_client:
     registry: westos.org
     ca_cert: "{{ lookup('file', swarmctl_credentials_dir ~ '/ca.crt') }}"
     address: 172.25.254.78
@@ -104,8 +106,8 @@ import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
-from ansible.module_utils.swarmctl_host import HostChanges, write_in_place
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host import HostChanges, write_in_place
 
 HOSTS = "/etc/hosts"
 ENGINE_HOSTS_CACHE_SECONDS = 5
@@ -210,7 +212,7 @@ def login_with_fresh_hosts(client, p):
 def login(module, changes):
     """Keep the credentials in the client configuration; True when they were checked with the registry."""
     p = module.params
-    path = p["config_path"] or os.path.expanduser("~/.docker/config.json")
+    path = p["config_path"]
     try:
         config = read_config(path)
     except ValueError as exc:
@@ -245,7 +247,7 @@ def main():
             hosts_entry=dict(type="str", choices=["auto", "true", "false"], default="auto"),
             username=dict(type="str"),
             password=dict(type="str", no_log=True),
-            config_path=dict(type="path"),
+            config_path=dict(type="path", default="~/.docker/config.json"),
             **DOCKER_COMMON_ARGS,
         ),
         required_if=[("hosts_entry", "auto", ["address"]), ("hosts_entry", "true", ["address"])],

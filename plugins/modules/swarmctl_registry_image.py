@@ -14,7 +14,7 @@ description:
     C(name:tag). C(changed) is true only when an image was loaded or tagged, or a tag's digest in the
     registry moved.
   - Credentials come from the Docker client configuration of the user the module runs as (see
-    M(swarmctl_registry_login)); TLS trust from C(/etc/docker/certs.d).
+    M(swarmctl.swarm.swarmctl_registry_client)); TLS trust from C(/etc/docker/certs.d).
 options:
   images:
     description: Images to put into the registry.
@@ -57,19 +57,20 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
-  - swarmctl_attributes.diff
-  - swarmctl_docker
+  - swarmctl.swarm.swarmctl_attributes.diff
+  - swarmctl.swarm.swarmctl_docker
 attributes:
   idempotent:
     description: A second run with the same arguments changes nothing and pushes nothing.
+    support: full
 requirements:
   - docker (python3-docker) on the host
-author: swarmctl developers
+author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
 - name: Push the demo web images from one archive
-  swarmctl_registry_image:
+  swarmctl.swarm.swarmctl_registry_image:
     registry: westos.org
     images:
       - {name: web, tag: v1, archive: /var/cache/swarmctl/images/demo.tar, source: "demo/web:v1"}
@@ -100,7 +101,7 @@ import tarfile
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
 
 
 class ImageError(Exception):

@@ -165,19 +165,21 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
-  - swarmctl_attributes.diff
-  - swarmctl_docker
+  - swarmctl.swarm.swarmctl_attributes.diff
+  - swarmctl.swarm.swarmctl_docker
 attributes:
   idempotent:
     description: An unchanged spec is not touched and nothing restarts.
+    support: full
 requirements:
-  - A manager logged in to the registry the images come from (C(docker login) credentials in C(~/.docker/config.json)); no Docker SDK, the engine is asked over its socket
-author: swarmctl developers
+  - A manager logged in to the registry the images come from (C(docker login) credentials in
+    C(~/.docker/config.json)); no Docker SDK, the engine is asked over its socket
+author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
 - name: The demo web service, rolled out two tasks at a time, rolled back on failure
-  swarmctl_service:
+  swarmctl.swarm.swarmctl_service:
     name: web
     image: westos.org/web:v2
     replicas: 6
@@ -191,7 +193,7 @@ EXAMPLES = r"""
     rollback_config: {parallelism: 2, order: start-first}
 
 - name: Scale without touching the rest of the spec
-  swarmctl_service:
+  swarmctl.swarm.swarmctl_service:
     name: web
     partial: true
     replicas: 10
@@ -239,10 +241,10 @@ leader:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
-from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api, registry_auth, registry_of
-from ansible.module_utils.swarmctl_swarm import REBALANCING_LABEL, list_nodes, local_state
-from ansible.module_utils.swarmctl_service import (
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_engine_api import EngineAPIError, engine_api, registry_auth, registry_of
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import REBALANCING_LABEL, list_nodes, local_state
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_service import (
     HIDDEN,
     SERVICE_OPTIONS,
     SpecError,
@@ -486,6 +488,7 @@ def run(module, api, service):
             replicas = None
         desired = merge_partial(current["Spec"], image_ref, replicas)
     else:
+        # Not a required_if: only a full spec of a present service needs it (not partial, absent or rollback).
         if not p["image"]:
             module.fail_json(msg=f"service {p['name']}: image is required")
         image_ref = service.resolve_image(p["image"])

@@ -49,19 +49,20 @@ options:
     type: int
     default: 300
 extends_documentation_fragment:
-  - swarmctl_docker
-  - swarmctl_attributes
+  - swarmctl.swarm.swarmctl_docker
+  - swarmctl.swarm.swarmctl_attributes
 attributes:
   idempotent:
     description: A second deploy of the same file changes nothing and restarts nothing.
+    support: full
 requirements:
   - a manager of a swarm, with the Docker CLI (Debian's docker.io has it)
-author: swarmctl developers
+author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
 - name: The shop, from its compose file
-  swarmctl_stack:
+  swarmctl.swarm.swarmctl_stack:
     name: shop
     compose: "{{ lookup('ansible.builtin.file', 'stacks/shop/compose.yml') | from_yaml }}"
     env: {TAG: v3}
@@ -102,9 +103,9 @@ import shutil
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
-from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
-from ansible.module_utils.swarmctl_service import ENGINE_OWNED, engine_time, follow_rollout, same_image
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_service import ENGINE_OWNED, engine_time, follow_rollout, same_image
 
 NAMESPACE_LABEL = "com.docker.stack.namespace"
 

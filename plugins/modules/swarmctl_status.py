@@ -16,14 +16,14 @@ options:
     type: str
     default: http://127.0.0.1:9610/status
 extends_documentation_fragment:
-  - swarmctl_attributes
-  - swarmctl_docker
-author: swarmctl developers
+  - swarmctl.swarm.swarmctl_attributes
+  - swarmctl.swarm.swarmctl_docker
+author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
 - name: Cluster status
-  swarmctl_status:
+  swarmctl.swarm.swarmctl_status:
   register: status
 """
 
@@ -46,13 +46,14 @@ reconciler:
   type: dict
 """
 
+import http.client
 import json
-import urllib.request
+from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
-from ansible.module_utils.swarmctl_engine_api import EngineAPI, EngineAPIError
-from ansible.module_utils.swarmctl_swarm import MAINTENANCE_LABEL, local_state, summarize_node
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_engine_api import EngineAPI, EngineAPIError
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import MAINTENANCE_LABEL, local_state, summarize_node
 
 
 def service_rows(api, nodes):
@@ -99,11 +100,20 @@ def service_state(engine_state, running, current, wanted):
 
 
 def reconciler_status(url, timeout):
+    """The reconciler's status page (plain HTTP on the manager itself), or an error that says why not."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return json.loads(response.read().decode())
-    except (OSError, ValueError) as exc:
+        connection.request("GET", parts.path or "/")
+        response = connection.getresponse()
+        body = response.read()
+        if response.status != 200:
+            return {"error": f"no answer from {url}: HTTP {response.status} {response.reason}"}
+        return json.loads(body.decode())
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         return {"error": f"no answer from {url}: {exc}"}
+    finally:
+        connection.close()
 
 
 # Module level: swarmctl's action plugin validates arguments against it on the control machine.

@@ -9,7 +9,7 @@ short_description: Keep a host in the swarm - initialize it, join it through any
 description:
   - With O(state=present), makes the host a member of the swarm - initializes a new swarm when O(init) is true
     and the host is in none, otherwise joins through O(remote_addrs) (any live managers) with O(join_token).
-  - A host already in this swarm is left as it is (role changes are done from a manager by M(swarmctl_node), in an
+  - A host already in this swarm is left as it is (role changes are done from a manager by M(swarmctl.swarm.swarmctl_node), in an
     order that keeps quorum). This swarm is O(cluster_id) for a manager; a worker cannot see the cluster id, so it
     belongs to this swarm when its node id is among O(swarm_node_ids).
   - A host in another swarm, or half joined (an error state with no node id), makes the task fail with a message
@@ -20,7 +20,7 @@ description:
   - With O(return_swarm), a manager also returns the swarm as it is after the run, with its join tokens - what
     the next joins need, without a second task to read them. swarmctl's action plugin for this module then hides
     the whole result from output and logs (as C(no_log) would), while failures stay readable. Otherwise join
-    tokens are never returned; the unlock key never is (M(swarmctl_swarm_info) reads it), and neither is logged.
+    tokens are never returned; the unlock key never is (M(swarmctl.swarm.swarmctl_swarm_info) reads it), and neither is logged.
 options:
   state:
     description: Whether the host is in the swarm.
@@ -116,31 +116,32 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
-  - swarmctl_attributes.diff
-  - swarmctl_docker
+  - swarmctl.swarm.swarmctl_attributes.diff
+  - swarmctl.swarm.swarmctl_docker
 attributes:
   idempotent:
     description: A host already in this swarm is not touched.
+    support: full
 requirements:
   - A Docker engine on the host, asked over its socket (no Docker SDK needed)
-author: swarmctl developers
+author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
 - name: Initialize the swarm on the first manager
-  swarmctl_swarm:
+  swarmctl.swarm.swarmctl_swarm:
     init: true
     advertise_addr: 172.25.78.12
 
 - name: Initialize the swarm, and return the join tokens for the next joins (the result is hidden)
-  swarmctl_swarm:
+  swarmctl.swarm.swarmctl_swarm:
     init: true
     advertise_addr: 172.25.78.12
     return_swarm: true
   register: first_manager
 
 - name: Join a worker through any live manager
-  swarmctl_swarm:
+  swarmctl.swarm.swarmctl_swarm:
     role: worker
     remote_addrs: [172.25.78.12, 172.25.78.13]
     join_token: "{{ first_manager.tokens.worker }}"
@@ -176,7 +177,7 @@ node_addr:
   returned: always
   type: str
 swarm:
-  description: The swarm after the run - id, autolock, and its nodes (as M(swarmctl_swarm_info) returns them).
+  description: The swarm after the run - id, autolock, and its nodes (as M(swarmctl.swarm.swarmctl_swarm_info) returns them).
   returned: with O(return_swarm), on a manager
   type: dict
 tokens:
@@ -189,9 +190,9 @@ import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
-from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
-from ansible.module_utils.swarmctl_swarm import (
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import (
     RECOVERED_LABEL,
     describe_swarm,
     has_quorum,

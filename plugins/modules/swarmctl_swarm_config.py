@@ -27,16 +27,16 @@ options:
     description: C(key=value); other configs with this label that no service uses are removed.
     type: str
 extends_documentation_fragment:
-  - swarmctl_attributes
-  - swarmctl_docker
+  - swarmctl.swarm.swarmctl_attributes
+  - swarmctl.swarm.swarmctl_docker
 requirements:
   - docker (python3-docker) on a manager
-author: swarmctl developers
+author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
 - name: HAProxy configuration, named after its content
-  swarmctl_swarm_config:
+  swarmctl.swarm.swarmctl_swarm_config:
     name: "edge-lb-{{ cfg | hash('sha256') | truncate(12, true, '') }}"
     data: "{{ cfg }}"
     labels: {io.swarmctl.edge_lb: "true"}
@@ -58,7 +58,7 @@ removed:
 import base64
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
 
 
 def main():
@@ -91,7 +91,7 @@ def main():
             if not module.check_mode:
                 config_id = client.api.create_config(p["name"], p["data"].encode(), labels=p["labels"])["ID"]
         if p["prune_label"]:
-            key, _, value = p["prune_label"].partition("=")
+            key, dummy, value = p["prune_label"].partition("=")
             used = {ref["ConfigID"] for svc in client.api.services()
                     for ref in svc["Spec"]["TaskTemplate"].get("ContainerSpec", {}).get("Configs") or []}
             for name, cfg in existing.items():

@@ -43,20 +43,20 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
-  - swarmctl_attributes
-  - swarmctl_docker
+  - swarmctl.swarm.swarmctl_attributes
+  - swarmctl.swarm.swarmctl_docker
 requirements:
   - A Docker engine on the host, asked over its socket (no Docker SDK needed)
-author: swarmctl developers
+author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
 - name: Where does each host stand?
-  swarmctl_swarm_info:
+  swarmctl.swarm.swarmctl_swarm_info:
   register: swarm_local
 
 - name: Join tokens from a live manager (the result is hidden from output)
-  swarmctl_swarm_info:
+  swarmctl.swarm.swarmctl_swarm_info:
     tokens: true
   register: swarm_tokens
 """
@@ -100,9 +100,9 @@ unlock_key:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text
-from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
-from ansible.module_utils.swarmctl_swarm import (
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import (
     describe_swarm,
     export_swarm,
     kernel_has_ipvs,
@@ -157,6 +157,7 @@ def main():
                 module.fail_json(msg=f"the engine could not tell its swarm state: {text}")
             time.sleep(1)
     module.exit_json(**result)
+
 
 if __name__ == "__main__":
     main()

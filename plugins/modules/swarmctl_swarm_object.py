@@ -43,16 +43,16 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
-  - swarmctl_attributes
-  - swarmctl_docker
+  - swarmctl.swarm.swarmctl_attributes
+  - swarmctl.swarm.swarmctl_docker
 requirements:
   - a Docker engine that is a manager of a swarm
-author: swarmctl developers
+author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
 - name: The database password, as a swarm secret
-  swarmctl_swarm_object:
+  swarmctl.swarm.swarmctl_swarm_object:
     kind: secret
     name: db-password
     data: "{{ vault_db_password }}"
@@ -60,13 +60,13 @@ EXAMPLES = r"""
   register: db_password
 
 - name: A service reads it at /run/secrets/db-password
-  swarmctl_service:
+  swarmctl.swarm.swarmctl_service:
     name: api
     image: registry.example.com/api:v3
     secrets: [{name: "{{ db_password.version }}", target: db-password}]
 
 - name: Then the older versions go
-  swarmctl_swarm_object:
+  swarmctl.swarm.swarmctl_swarm_object:
     kind: secret
     name: db-password
     data: "{{ vault_db_password }}"
@@ -95,10 +95,17 @@ removed:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
-from ansible.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
-from ansible.module_utils.swarmctl_versioned import (DIGEST_LABEL, FAMILY_LABEL, KIND_LABEL, digest, name_problem,
-                                                     stale_versions, versioned_name)
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_versioned import (
+    DIGEST_LABEL,
+    FAMILY_LABEL,
+    KIND_LABEL,
+    digest,
+    name_problem,
+    stale_versions,
+    versioned_name,
+)
 
 ARGUMENT_SPEC = dict(
     kind=dict(type="str", required=True, choices=["secret", "config"]),
@@ -109,6 +116,8 @@ ARGUMENT_SPEC = dict(
     prune=dict(type="bool", default=False),
     **DOCKER_COMMON_ARGS,
 )
+# As AnsibleModule takes them; the control machine checks them too where the module runs light.
+ARGUMENT_RULES = dict(required_if=[("kind", "secret", ["digest_key"])])
 
 
 def keep_version(module, api, objects: list) -> dict:
@@ -132,8 +141,7 @@ def keep_version(module, api, objects: list) -> dict:
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
-                           required_if=[("kind", "secret", ["digest_key"])])
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **ARGUMENT_RULES)
     p = module.params
     problem = name_problem(p["name"])
     if problem:

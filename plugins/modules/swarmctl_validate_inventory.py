@@ -23,7 +23,7 @@ description:
     are errors)."
   - A failed check is marked C(swarmctl_bad_input), which C(swarmctl) reports with exit code 2.
 extends_documentation_fragment:
-  - swarmctl_attributes
+  - swarmctl.swarm.swarmctl_attributes
 options:
   registry_enabled:
     description: Whether the inventory must name one registry host.
@@ -44,12 +44,12 @@ options:
     default: {}
 notes:
   - Never changes anything.
-author: swarmctl developers
+author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
 - name: Check the inventory
-  swarmctl_validate_inventory:
+  swarmctl.swarm.swarmctl_validate_inventory:
     registry_enabled: "{{ swarmctl_registry_enabled }}"
 """
 

@@ -22,7 +22,7 @@ class CollectorError(RuntimeError):
 
 def manager_targets(inventory: Path) -> list[dict]:
     """The inventory's managers with how to reach them (ansible-inventory resolves groups and variables)."""
-    env = {**os.environ, "ANSIBLE_CONFIG": str(paths.content_dir() / "ansible.cfg")}
+    env = {**os.environ, **paths.ansible_env()}
     binary = str(Path(sys.executable).parent / "ansible-inventory")
     proc = subprocess.run([binary, "-i", str(inventory), "--list"], env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True)

@@ -202,9 +202,9 @@ def test_the_light_runner_is_the_path_taken_over_ssh(converged):
     _, result, _ = converged
     # The first ad-hoc run on a fresh control machine still has to discover the host's Python, which only the
     # ordinary module path does (and caches); every run after it takes the light path.
-    first = ansible_cmd(Path(result["inventory"]), "base2", "swarmctl_swarm_info", become=True)
+    first = ansible_cmd(Path(result["inventory"]), "base2", "swarmctl.swarm.swarmctl_swarm_info", become=True)
     assert first.rc == 0 and '"_swarmctl_runner": "' in first.stdout, first
-    info = ansible_cmd(Path(result["inventory"]), "base2", "swarmctl_swarm_info", become=True)
+    info = ansible_cmd(Path(result["inventory"]), "base2", "swarmctl.swarm.swarmctl_swarm_info", become=True)
     assert info.rc == 0, info
     assert '"_swarmctl_runner": "light"' in info.stdout, info
 

@@ -46,9 +46,9 @@ def _run(venv: Path, *args: str, cwd: Path) -> Result:
 
 def test_wheel_carries_the_ansible_content(installed):
     _, site = installed
-    content = site / "swarmctl" / "content"
-    for path in ("ansible.cfg", "playbooks/site.yml", "roles/validate_inventory/tasks/main.yml",
-                 "plugins/action/swarmctl_validate_inventory.py"):
+    content = site / "swarmctl" / "collections" / "ansible_collections" / "swarmctl" / "swarm"
+    for path in ("ansible.cfg", "galaxy.yml", "meta/runtime.yml", "playbooks/site.yml",
+                 "roles/validate_inventory/tasks/main.yml", "plugins/action/swarmctl_validate_inventory.py"):
         assert (content / path).is_file(), path
 
 
@@ -73,7 +73,7 @@ def test_installed_swarmctl_runs_the_main_job_from_an_empty_directory(installed,
     assert up.rc == 0, up
     summary = up.summary()
     assert summary["status"] == "successful" and summary["changed"] == 0
-    assert str(package / "content" / "playbooks" / "site.yml") in summary["command"]
+    assert str(package / "collections" / "ansible_collections" / "swarmctl" / "swarm" / "playbooks" / "site.yml") in summary["command"]
     status = _run(venv, "status", "-i", lab["inventory"], cwd=tmp_path)
     assert status.rc == 0 and "web" in status.stdout, status
     assert _files(package) == before, "nothing may be written into the installed package"

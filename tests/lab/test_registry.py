@@ -134,7 +134,7 @@ def test_renewal_reissues_and_the_registry_serves_the_new_certificate(converged)
     assert "dns_names" in renew.stdout and "not_after" in renew.stdout, "diff shows the certificate before/after"
     after = _served_serial(result, lab)
     assert after != before
-    from ansible.module_utils import swarmctl_pki as pki
+    from ansible_collections.swarmctl.swarm.plugins.plugin_utils import swarmctl_pki as pki
 
     assert format(pki.load_cert(str(creds(lab) / "registry.crt")).serial_number, "x") == after
     again = swarmctl("up", "-i", result["inventory"], "--json")
@@ -143,7 +143,7 @@ def test_renewal_reissues_and_the_registry_serves_the_new_certificate(converged)
 
 def _bad_certificate(lab, tmp_path):
     """A certificate from the cluster CA for the wrong name."""
-    from ansible.module_utils import swarmctl_pki as pki
+    from ansible_collections.swarmctl.swarm.plugins.plugin_utils import swarmctl_pki as pki
 
     args = dict(cert_path=str(tmp_path / "bad.crt"), key_path=str(tmp_path / "bad.key"), ca_path=str(creds(lab)),
                 common_name="registry.wrong.example", dns_names=["registry.wrong.example"], ip_addresses=[],

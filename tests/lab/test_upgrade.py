@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from ansible.module_utils.swarmctl_host import parse_apt_policy
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host import parse_apt_policy
 from helpers import ROOT, LoadLoop, on, swarmctl
 
 pytestmark = pytest.mark.lab

@@ -19,7 +19,7 @@ MODULES = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("swarmctl_*
 @pytest.fixture(scope="module")
 def docs():
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
-    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-doc"), "-t", "module", "--json", *MODULES],
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-doc"), "-t", "module", "--json", *(f"swarmctl.swarm.{m}" for m in MODULES)],
                           cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
@@ -27,7 +27,7 @@ def docs():
 
 @pytest.mark.parametrize("name", MODULES)
 def test_module_is_documented(docs, name):
-    doc = docs[name]
+    doc = docs[f"swarmctl.swarm.{name}"]
     assert doc["doc"]["short_description"] and doc["doc"]["description"]
     assert doc["examples"] and yaml.safe_load(doc["examples"]), "EXAMPLES parse as YAML"
     assert doc["return"] is not None, "RETURN documented"

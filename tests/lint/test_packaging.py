@@ -43,7 +43,9 @@ def test_wheel_and_sdist_of_a_used_checkout_hold_no_credentials(tmp_path):
         assert not [n for n in names if "credentials" in n.split("/")], names
         assert MARKER.encode() not in text
     # ...and still everything it runs.
-    assert "swarmctl/content/ansible.cfg" in wheel_names
-    assert "swarmctl/content/inventory/seed/hosts.yml" in wheel_names
-    assert "swarmctl/content/roles/docker_engine/tasks/main.yml" in wheel_names
+    assert "swarmctl/collections/ansible_collections/swarmctl/swarm/ansible.cfg" in wheel_names
+    assert "swarmctl/collections/ansible_collections/swarmctl/swarm/inventory/seed/hosts.yml" in wheel_names
+    assert "swarmctl/collections/ansible_collections/swarmctl/swarm/roles/docker_engine/tasks/main.yml" in wheel_names
+    assert "swarmctl/collections/ansible_collections/swarmctl/swarm/galaxy.yml" in wheel_names
+    assert "swarmctl/collections/ansible_collections/swarmctl/swarm/plugins/plugin_utils/swarmctl_pki.py" in wheel_names
     assert "swarmctl/dashboard/static/index.html" in wheel_names

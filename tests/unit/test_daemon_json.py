@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible.module_utils.swarmctl_daemon_json import (
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_daemon_json import (
     DaemonJsonError,
     data_root_problem,
     describe,

@@ -2,7 +2,7 @@ import base64
 import json
 
 import pytest
-from ansible.module_utils.swarmctl_engine_api import EngineAPI, engine_api, registry_auth, registry_of
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_engine_api import EngineAPI, engine_api, registry_auth, registry_of
 from helpers import host_module
 
 

@@ -13,7 +13,7 @@ import swarmctl_registry_client as client_mod
 import swarmctl_registry as registry_mod
 import swarmctl_registry_image as image_mod
 
-from ansible.module_utils.swarmctl_engine_api import EngineAPIError  # noqa: E402
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_engine_api import EngineAPIError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -146,7 +146,7 @@ class ScriptedModule:
 
 def test_apt_waits_for_a_lock_held_by_another_apt_and_finishes_an_interrupted_dpkg(monkeypatch):
     """An interrupted run leaves apt running on the host; the next run waits for it instead of failing."""
-    from ansible.module_utils import swarmctl_host
+    from ansible_collections.swarmctl.swarm.plugins.module_utils import swarmctl_host
 
     monkeypatch.setattr(swarmctl_host.time, "sleep", lambda s: None)
     locked = (100, "", "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)")
@@ -234,7 +234,7 @@ python3-docker:
 
 
 def test_apt_policy_gives_each_package_its_candidate_and_the_versions_offered():
-    from ansible.module_utils.swarmctl_host import parse_apt_policy
+    from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host import parse_apt_policy
     policy = parse_apt_policy(POLICY)
     assert policy["containerd"] == {"candidate": "1.6.20~ds1-1+deb12u3",
                                     "versions": ["1.6.20~ds1-1+deb12u3", "1.6.20~ds1-1+deb12u2"]}
@@ -243,7 +243,7 @@ def test_apt_policy_gives_each_package_its_candidate_and_the_versions_offered():
 
 
 def test_version_changes_resolve_latest_and_refuse_versions_not_offered():
-    from ansible.module_utils.swarmctl_host import parse_apt_policy, version_changes
+    from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host import parse_apt_policy, version_changes
     policy = parse_apt_policy(POLICY)
     installed = {"docker.io": "20.10.24+dfsg1-1+deb12u1+b6", "containerd": "1.6.20~ds1-1+deb12u2"}
     changes, problems = version_changes(installed, policy, {"docker.io": "latest", "containerd": "latest"})
@@ -385,7 +385,7 @@ def test_swarm_info_gives_up_on_a_control_socket_that_never_comes(monkeypatch):
 
 
 def test_a_service_update_beaten_by_another_writer_goes_on_top_of_the_new_version():
-    from ansible.module_utils.swarmctl_engine_api import EngineAPIError
+    from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_engine_api import EngineAPIError
 
     module = host_module("swarmctl_service")
 

@@ -1,4 +1,4 @@
-"""The light module runner (module_utils/swarmctl_light.py): the script a host's Python runs instead of an AnsiballZ
+"""The light module runner (plugin_utils/swarmctl_light.py): the script a host's Python runs instead of an AnsiballZ
 payload. The scripts run here under this machine's Python, as they would on a host."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.swarmctl_action import _hide_secrets
-from ansible.module_utils.swarmctl_light import NotLight, parse_result, remote_script, utils_closure
+from ansible_collections.swarmctl.swarm.plugins.plugin_utils.swarmctl_action import UTILS_PACKAGE, _hide_secrets
+from ansible_collections.swarmctl.swarm.plugins.plugin_utils.swarmctl_light import NotLight, parse_result, remote_script, utils_closure
 
 PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
 
@@ -19,9 +19,10 @@ def read_util(name: str) -> str:
     return (PLUGINS / "module_utils" / f"{name}.py").read_text()
 
 
-def run_light(module_name: str, source: str, params: dict, check_mode=False, diff=False, utils=None) -> tuple[dict, int]:
-    script = remote_script(module_name, source, utils if utils is not None else utils_closure(source, read_util),
-                           params, check_mode, diff)
+def run_light(module_name: str, source: str, params: dict, check_mode=False, diff=False, utils=None,
+              rules=None) -> tuple[dict, int]:
+    utils = utils if utils is not None else utils_closure(source, read_util, UTILS_PACKAGE)
+    script = remote_script(module_name, source, utils, params, rules or {}, check_mode, diff)
     # -I: nothing from this checkout or the venv's ansible may be imported by accident; the script brings it all.
     proc = subprocess.run([sys.executable, "-I", "-"], input=script, capture_output=True, text=True, timeout=60)
     return parse_result(proc.stdout, proc.stderr, proc.returncode), proc.returncode
@@ -30,7 +31,7 @@ def run_light(module_name: str, source: str, params: dict, check_mode=False, dif
 STUB = '''
 from __future__ import annotations
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.swarmctl_swarm import tolerance
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import tolerance
 
 def main():
     module = AnsibleModule(argument_spec={}, supports_check_mode=True)
@@ -50,12 +51,13 @@ if __name__ == "__main__":
 
 def test_only_swarmctl_module_utils_are_carried_and_basic_is_stood_in_for():
     source = (PLUGINS / "modules" / "swarmctl_swarm.py").read_text()
-    utils = utils_closure(source, read_util)
-    assert set(utils) == {"ansible.module_utils.basic", "ansible.module_utils.swarmctl_docker",
-                          "ansible.module_utils.swarmctl_engine_api", "ansible.module_utils.swarmctl_swarm"}
+    utils = utils_closure(source, read_util, UTILS_PACKAGE)
+    assert UTILS_PACKAGE == "ansible_collections.swarmctl.swarm.plugins.module_utils"
+    assert set(utils) == {"ansible.module_utils.basic", f"{UTILS_PACKAGE}.swarmctl_docker",
+                          f"{UTILS_PACKAGE}.swarmctl_engine_api", f"{UTILS_PACKAGE}.swarmctl_swarm"}
     assert "class AnsibleModule" in utils["ansible.module_utils.basic"]
     with pytest.raises(NotLight, match="common.text"):
-        utils_closure("from ansible.module_utils.common.text.converters import to_text\n", read_util)
+        utils_closure("from ansible.module_utils.common.text.converters import to_text\n", read_util, UTILS_PACKAGE)
 
 
 def test_the_module_runs_with_its_params_and_check_and_diff_modes():
@@ -111,7 +113,7 @@ def test_the_light_modules_use_only_what_the_stand_in_has(name):
 
     source = (PLUGINS / "modules" / f"{name}.py").read_text()
     used = set()
-    for text in [source, *utils_closure(source, read_util).values()]:
+    for text in [source, *utils_closure(source, read_util, UTILS_PACKAGE).values()]:
         used |= set(re.findall(r"\bmodule\.(\w+)", text))
     assert used <= {"params", "check_mode", "_diff", "exit_json", "fail_json", "warn"}, used
     assert (PLUGINS / "action" / f"{name}.py").read_text().count("light_module_action(") == 1
@@ -121,6 +123,10 @@ def test_anything_the_stand_in_does_not_carry_sends_the_module_back_to_the_ordin
     needs_more = STUB.replace("supports_check_mode=True)", "supports_check_mode=True, required_if=[('a', 1, ['b'])])")
     result, rc = run_light("stub", needs_more, {"how": "ok", "managers": 1, "secret": "x"})
     assert rc == 0 and result == {"_swarmctl_not_light": "AnsibleModule(required_if=...)", "changed": False}
+    # The same rules, checked on the control machine with the argument spec (the module's ARGUMENT_RULES): it runs.
+    result, rc = run_light("stub", needs_more, {"how": "ok", "managers": 1, "secret": "x"},
+                           rules={"required_if": [("a", 1, ["b"])]})
+    assert rc == 0 and result["tolerance"] == 0 and "_swarmctl_not_light" not in result
     no_check = STUB.replace("supports_check_mode=True", "supports_check_mode=False")
     result, _ = run_light("stub", no_check, {"how": "ok", "managers": 1, "secret": "x"}, check_mode=True)
     assert result["skipped"] is True and "does not support check mode" in result["msg"]
@@ -137,7 +143,7 @@ def test_the_action_plugin_runs_over_a_local_connection_both_ways(tmp_path, pipe
     playbook = tmp_path / "local.yml"
     playbook.write_text(
         "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
-        "    - swarmctl_swarm_info:\n        engine_missing_ok: true\n"
+        "    - swarmctl.swarm.swarmctl_swarm_info:\n        engine_missing_ok: true\n"
         f"        docker_host: unix://{tmp_path}/no-such.sock\n      register: info\n"
         "    - ansible.builtin.copy:\n        content: '{{ info | to_json }}'\n"
         f"        dest: {tmp_path}/result.json\n")

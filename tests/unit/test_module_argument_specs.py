@@ -46,7 +46,7 @@ def argument_spec(name: str):
 def fragment_options(name: str) -> dict:
     """The options a doc fragment of plugins/doc_fragments adds (the name as a module gives it: FRAGMENT, or
     FRAGMENT.VAR for another part of it than DOCUMENTATION)."""
-    fragment, _, var = name.partition(".")
+    fragment, _, var = name.removeprefix("swarmctl.swarm.").partition(".")
     path = ROOT / "plugins" / "doc_fragments" / f"{fragment}.py"
     namespace: dict = {}
     exec(compile(path.read_text(), str(path), "exec"), namespace)  # noqa: S102 - the project's own file

@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from ansible.module_utils import swarmctl_pki as pki
+from ansible_collections.swarmctl.swarm.plugins.plugin_utils import swarmctl_pki as pki
 
 NOW = datetime.datetime(2026, 11, 25, tzinfo=datetime.timezone.utc)
 

@@ -3,7 +3,7 @@
 import os
 
 import pytest
-from ansible.module_utils.swarmctl_swarm import (
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import (
     JOIN_ADDR_LABEL,
     MAINTENANCE_LABEL,
     RecoveryRefused,

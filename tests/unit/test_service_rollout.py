@@ -1,4 +1,4 @@
-from ansible.module_utils.swarmctl_service import DEFAULT_MONITOR_S, RolloutWatch, convergence, monitor_seconds
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_service import DEFAULT_MONITOR_S, RolloutWatch, convergence, monitor_seconds
 
 REPLICATED_6 = {"Replicated": {"Replicas": 6}}
 
@@ -53,7 +53,7 @@ def test_convergence_counts_tasks_running_that_should_run():
 
 
 def test_an_image_lookup_failure_says_whether_the_registry_answered():
-    from ansible.module_utils.swarmctl_service import image_lookup_problem
+    from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_service import image_lookup_problem
 
     down = image_lookup_problem("westos.org/web:v2", "westos.org",
                                 "Get https://westos.org/v2/: dial tcp 172.25.90.78:443: connect: connection refused")
@@ -68,8 +68,8 @@ def test_an_image_lookup_failure_says_whether_the_registry_answered():
 def test_a_service_the_reconciler_is_rebalancing_reads_as_declared():
     """The reconciler runs a rebalance stop-first and keeps the service's order in a label: a run of swarmctl
     meanwhile sees no difference (it would interrupt the rebalance and report a change)."""
-    from ansible.module_utils.swarmctl_service import as_declared, spec_differences
-    from ansible.module_utils.swarmctl_swarm import REBALANCING_LABEL
+    from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_service import as_declared, spec_differences
+    from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import REBALANCING_LABEL
 
     declared = {"Name": "web", "Labels": {"tier": "front"}, "UpdateConfig": {"Parallelism": 2, "Order": "start-first"}}
     live = {"Name": "web", "Labels": {"tier": "front", REBALANCING_LABEL: "start-first"},

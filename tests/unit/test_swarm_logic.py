@@ -1,5 +1,5 @@
 import pytest
-from ansible.module_utils.swarmctl_swarm import (
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import (
     demotion_problem,
     has_quorum,
     membership,
@@ -145,7 +145,7 @@ class _LeavingEngine:
         return {"Swarm": {"LocalNodeState": "active", "NodeID": "n4", "ControlAvailable": manager}}
 
     def inspect_node(self, node_id):
-        from ansible.module_utils.swarmctl_engine_api import EngineAPIError
+        from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_engine_api import EngineAPIError
 
         if self.role_in_spec is None:
             raise EngineAPIError(503, "This node is not a swarm manager.")

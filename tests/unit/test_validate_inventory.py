@@ -163,6 +163,6 @@ def test_every_option_a_service_may_hold_reaches_the_module():
     from swarmctl_validate_inventory import SERVICE_ITEM_KEYS
 
     tasks = yaml.safe_load((Path(__file__).resolve().parents[2] / "roles/services/tasks/main.yml").read_text())
-    (deploy,) = [t for t in tasks if "swarmctl_service" in t]
-    passed = set(deploy["swarmctl_service"])
+    (deploy,) = [t for t in tasks if "swarmctl.swarm.swarmctl_service" in t]
+    passed = set(deploy["swarmctl.swarm.swarmctl_service"])
     assert set(SERVICE_ITEM_KEYS) - {"expose"} <= passed, set(SERVICE_ITEM_KEYS) - {"expose"} - passed

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from ansible.module_utils.swarmctl_versioned import (DIGEST_LENGTH, FAMILY_LABEL, NAME_MAX, digest, name_problem,
-                                                     point_at_versions, stale_versions, versioned_name)
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_versioned import (
+    DIGEST_LENGTH,
+    FAMILY_LABEL,
+    NAME_MAX,
+    digest,
+    name_problem,
+    point_at_versions,
+    stale_versions,
+    versioned_name,
+)
 from swarmctl_filters import (swarmctl_object_refs, swarmctl_object_shapes, swarmctl_object_value,
                               swarmctl_object_versions)
 from swarmctl_validate_inventory import check_objects

@@ -116,7 +116,7 @@ class Reconciler:
     def follow_events(self) -> None:
         while True:
             try:
-                for _ in self.engine.events(time.time()):
+                for dummy in self.engine.events(time.time()):
                     self.wake.set()
             except Exception as exc:  # the stream ends on engine restarts and elections: reconnect
                 with self.lock:

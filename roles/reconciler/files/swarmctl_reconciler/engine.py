@@ -138,8 +138,8 @@ class Engine:
         # The SDK on Debian 12 (5.0.3) has no rollback flag; this is the request `docker service rollback` makes.
         svc = self.api.inspect_service(service_id)
         url = self.api._url("/services/{0}/update", service_id)
-        response = self.api._post_json(url, data=svc["Spec"], params={"version": svc["Version"]["Index"],
-                                                                       "rollback": "previous"})
+        params = {"version": svc["Version"]["Index"], "rollback": "previous"}
+        response = self.api._post_json(url, data=svc["Spec"], params=params)
         self.api._raise_for_status(response)
 
 

@@ -433,6 +433,6 @@ def ensure_secret(p, check_mode=False, diff=False) -> dict:
             os.chmod(path, 0o600)
         else:
             alphabet = string.ascii_letters + string.digits
-            value = "".join(secrets.choice(alphabet) for _ in range(p["length"]))
+            value = "".join(secrets.choice(alphabet) for dummy in range(p["length"]))
             write_file(path, value.encode(), 0o600)
     return dict(changed=changed, path=path)

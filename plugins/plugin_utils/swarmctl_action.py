@@ -11,7 +11,7 @@ import os
 from ansible.errors import AnsibleActionFail
 from ansible.executor.module_common import _get_shebang
 from ansible.module_utils.common.parameters import remove_values
-from ansible.module_utils.swarmctl_light import NOT_LIGHT, NotLight, parse_result, remote_script, utils_closure
+from ansible_collections.swarmctl.swarm.plugins.plugin_utils.swarmctl_light import NOT_LIGHT, NotLight, parse_result, remote_script, utils_closure
 from ansible.plugins.action import ActionBase
 from ansible.plugins.action.normal import ActionModule as ModuleAction
 
@@ -26,7 +26,7 @@ def controller_action(argument_spec: dict, operation, error_type=Exception):
 
         def run(self, tmp=None, task_vars=None):
             result = super().run(tmp, task_vars)
-            _, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
+            dummy, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
             try:
                 result.update(operation(args, check_mode=bool(self._task.check_mode), diff=bool(self._task.diff)))
             except error_type as exc:
@@ -35,6 +35,9 @@ def controller_action(argument_spec: dict, operation, error_type=Exception):
 
     return ActionModule
 
+
+# This collection's module_utils package, as its modules import it.
+UTILS_PACKAGE = __name__.rsplit(".plugin_utils.", 1)[0] + ".module_utils"
 
 # Which way a light module ran ("light", or "module" for the ordinary AnsiballZ path), in its result.
 RUNNER_KEY = "_swarmctl_runner"
@@ -46,14 +49,15 @@ def _hide_secrets(result: dict, secret_keys: tuple[str, ...]) -> dict:
     return result
 
 
-def light_module_action(module_path: str, secret_keys: tuple[str, ...] = ()):
-    """Make an ActionModule class that runs the module at module_path without AnsiballZ (swarmctl_light), or as
+def light_module_action(module_name: str, secret_keys: tuple[str, ...] = ()):
+    """Make an ActionModule class that runs this collection's module module_name without AnsiballZ (swarmctl_light), or as
     an ordinary module when that cannot be done here (no pipelining, async, an interpreter not yet discovered,
     a module_util the light runner does not carry). A result carrying any of secret_keys (join tokens, an unlock
     key) is hidden the way no_log does it: shown as censored, kept whole in a registered variable. A failure
     carries none of them and stays readable, which a no_log on the task would hide too."""
-    utils_dir = os.path.dirname(os.path.abspath(__file__))
-    module_name = os.path.splitext(os.path.basename(module_path))[0]
+    plugins = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    module_path = os.path.join(plugins, "modules", f"{module_name}.py")
+    utils_dir = os.path.join(plugins, "module_utils")
     loaded = {}
 
     def module_source_and_spec():
@@ -69,10 +73,12 @@ def light_module_action(module_path: str, secret_keys: tuple[str, ...] = ()):
                     return handle.read()
 
             try:
-                utils = utils_closure(source, read_util)
+                utils = utils_closure(source, read_util, UTILS_PACKAGE)
             except NotLight:
                 utils = None
-            loaded.update(source=source, spec=module.ARGUMENT_SPEC, utils=utils)
+            # ARGUMENT_RULES: the module's required_if, mutually_exclusive, ... as it gives them to AnsibleModule.
+            loaded.update(source=source, spec=module.ARGUMENT_SPEC, rules=getattr(module, "ARGUMENT_RULES", {}),
+                          utils=utils)
         return loaded
 
     class ActionModule(ModuleAction):
@@ -83,8 +89,8 @@ def light_module_action(module_path: str, secret_keys: tuple[str, ...] = ()):
             if interpreter is None:
                 return self._ordinary(tmp, task_vars)
             result = ActionBase.run(self, tmp, task_vars)
-            validation, params = self.validate_argument_spec(argument_spec=module["spec"])
-            script = remote_script(module_name, module["source"], module["utils"], params,
+            validation, params = self.validate_argument_spec(argument_spec=module["spec"], **module["rules"])
+            script = remote_script(module_name, module["source"], module["utils"], params, module["rules"],
                                    self._task.check_mode, self._task.diff)
             command = self._connection._shell.build_module_command(self._compute_environment_string(), interpreter, "")
             # Bytes: the local connection hands in_data to the process as it is (ssh would encode a str itself).
@@ -107,7 +113,7 @@ def light_module_action(module_path: str, secret_keys: tuple[str, ...] = ()):
             if self._task.async_val or not self._is_pipelining_enabled("new"):
                 return None
             try:
-                shebang, _ = _get_shebang("/usr/bin/python", task_vars, self._templar)
+                shebang, dummy = _get_shebang("/usr/bin/python", task_vars, self._templar)
             except Exception:  # discovery still to do (the ordinary path does it), or anything unexpected
                 return None
             return shebang

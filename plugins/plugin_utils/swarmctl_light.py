@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import re
 
-_IMPORT = re.compile(r"^\s*(?:from|import)\s+(ansible(?:\.[\w.]+)?)(?:\s+import\s+(\w+))?", re.M)
+_IMPORT = re.compile(r"^\s*(?:from|import)\s+(ansible(?:_collections)?(?:\.[\w.]+)?)(?:\s+import\s+(\w+))?", re.M)
+BASIC = "ansible.module_utils.basic"
 
 # ansible.module_utils.basic on the host, as far as these modules use it.
 _BASIC = r'''
@@ -46,8 +47,8 @@ def missing_required_lib(library, reason=None, url=None):
 class AnsibleModule:
     def __init__(self, argument_spec=None, supports_check_mode=False, **unsupported):
         self._warnings = []
-        if unsupported:
-            # required_if, mutually_exclusive, ...: the control machine validated the argument spec only. Before
+        if unsupported and _json.loads(_json.dumps(unsupported)) != _RUN.RULES:
+            # Rules (required_if, ...) other than those the control machine checked, or another option: before
             # the module does anything, hand it back to be run as an ordinary module, which checks them.
             self._finish({NOT_LIGHT: f"AnsibleModule({', '.join(sorted(unsupported))}=...)"})
         if _RUN.CHECK_MODE and not supports_check_mode:
@@ -86,7 +87,8 @@ import importlib.abc, importlib.util, json, sys, types
 run = types.ModuleType("__swarmctl_light__")
 run.__dict__.update(json.loads(_ARGS))
 sys.modules["__swarmctl_light__"] = run
-_PACKAGES = ("ansible", "ansible.module_utils")
+# Every package above a carried source (ansible, ansible.module_utils, ansible_collections, ...), served empty.
+_PACKAGES = {".".join(name.split(".")[:i]) for name in run.SOURCES for i in range(1, name.count(".") + 1)}
 
 
 class _Sources(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -121,43 +123,45 @@ class NotLight(Exception):
     """The module imports something the light runner does not carry: run it as an ordinary module."""
 
 
-def imported_utils(source: str) -> set[str]:
-    """Names of the ansible.module_utils modules a source imports directly; NotLight for any other import
-    from the ansible package."""
+def imported_utils(source: str, utils_package: str) -> set[str]:
+    """Full names of the module_utils a source imports directly: ansible.module_utils.basic and those of
+    utils_package (this collection's, e.g. ansible_collections.swarmctl.swarm.plugins.module_utils). NotLight for
+    any other import from ansible or a collection."""
+    def carried(full):
+        return full == BASIC or (full.startswith(utils_package + ".") and full.count(".") == utils_package.count(".") + 1)
+
     names = set()
     for package, name in _IMPORT.findall(source):
-        if package == "ansible.module_utils" and name:
-            names.add(name)
-        elif package.startswith("ansible.module_utils.") and package.count(".") == 2:
-            names.add(package.rsplit(".", 1)[1])
-        else:
+        # "from P import N" names either something in module P or the module P.N.
+        full = package if carried(package) else f"{package}.{name}"
+        if not carried(full):
             raise NotLight(f"imports {package}")
+        names.add(full)
     return names
 
 
-def utils_closure(module_source: str, read_util) -> dict[str, str]:
-    """{'ansible.module_utils.<name>': source} for every module_util the module needs, transitively.
+def utils_closure(module_source: str, read_util, utils_package: str) -> dict[str, str]:
+    """{full module name: source} for every module_util the module needs, transitively.
 
-    read_util(name) returns a swarmctl module_util's source. Only swarmctl's own module_utils and `basic`
-    (stood in for) are allowed; anything else raises NotLight."""
-    sources, pending = {}, sorted(imported_utils(module_source))
+    read_util(name) returns the source of utils_package.<name>. Only the collection's own module_utils and
+    `basic` (stood in for) are allowed; anything else raises NotLight."""
+    sources, pending = {}, sorted(imported_utils(module_source, utils_package))
     while pending:
-        name = pending.pop()
-        if name == "basic" or f"ansible.module_utils.{name}" in sources:
+        full = pending.pop()
+        if full == BASIC or full in sources:
             continue
-        if not name.startswith("swarmctl_"):
-            raise NotLight(f"imports ansible.module_utils.{name}")
-        source = read_util(name)
-        sources[f"ansible.module_utils.{name}"] = source
-        pending.extend(sorted(imported_utils(source)))
-    sources["ansible.module_utils.basic"] = _BASIC
+        source = read_util(full.rsplit(".", 1)[1])
+        sources[full] = source
+        pending.extend(sorted(imported_utils(source, utils_package)))
+    sources[BASIC] = _BASIC
     return sources
 
 
-def remote_script(module_name: str, module_source: str, utils: dict[str, str], params: dict,
+def remote_script(module_name: str, module_source: str, utils: dict[str, str], params: dict, rules: dict,
                   check_mode: bool, diff: bool) -> str:
-    """The Python program piped to the host's interpreter: it prints the module's result as JSON."""
-    args = dict(PARAMS=params, CHECK_MODE=bool(check_mode), DIFF=bool(diff), SOURCES=utils,
+    """The Python program piped to the host's interpreter: it prints the module's result as JSON. rules: the
+    argument rules (required_if, ...) the control machine checked params against, with the argument spec."""
+    args = dict(PARAMS=params, RULES=rules, CHECK_MODE=bool(check_mode), DIFF=bool(diff), SOURCES=utils,
                 MODULE_NAME=module_name, MODULE_SOURCE=module_source)
     return f"_ARGS = {json.dumps(args)!r}\n{_BOOT}"
 
