@@ -40,6 +40,9 @@ _DIGEST_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[
 _SERVICE_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
 # What an item of swarmctl_services may hold: the service options of swarmctl_service, and `expose`.
 SERVICE_ITEM_KEYS = sorted(set(SERVICE_OPTIONS) | {"expose"})
+# What a service's secrets and configs references may hold (swarmctl_service: target file, owner, mode).
+OBJECT_REFERENCE_KEYS = {"secrets": {"name", "target", "uid", "gid", "mode", "pending"},
+                         "configs": {"name", "target", "uid", "gid", "mode", "pending", "data", "labels"}}
 AVAILABILITIES = ("active", "pause", "drain")
 
 
@@ -105,6 +108,13 @@ def check_service(item, index: int) -> list[str]:
         problem = check_image(params["image"])
         if problem:
             problems.append(f"{where}: {problem}")
+    for kind, keys in OBJECT_REFERENCE_KEYS.items():
+        for index, ref in enumerate(params.get(kind) or []):
+            if not isinstance(ref.get("name"), str) or not ref["name"]:
+                problems.append(f"{where}: {kind}[{index}] needs the name of the {kind[:-1]} (name: ...)")
+            for extra in sorted(set(ref) - keys):
+                problems.append(f"{where}: {kind}[{index}]: {extra!r} is not a {kind[:-1]} reference key"
+                                f"{_suggest(extra, sorted(keys))}; give {', '.join(sorted(keys))}")
     replicas = params.get("replicas")
     if isinstance(replicas, int) and replicas < 0:
         problems.append(f"{where}: replicas must be 0 or more, not {replicas}")
@@ -156,6 +166,9 @@ def check_objects(items, kind: str) -> list[str]:
                             "(a path on the control machine, relative to the inventory's folder)")
         elif "value" in item and (item["value"] or {}).get("type") != "text":
             problems.append(f"{where}: value must be text, not {(item['value'] or {}).get('type')} (quote it in YAML)")
+        elif "value" in item and (item["value"] or {}).get("empty"):
+            problems.append(f"{where}: value is empty (taken from an environment variable that is not set, as "
+                            "lookup('ansible.builtin.env', ...) gives it?)")
         elif "file" in item and not (isinstance(item["file"], str) and os.path.isfile(item["file"])):
             problems.append(f"{where}: file {item['file']!r} is not a file on the control machine")
     for dup in sorted({n for n in names if names.count(n) > 1}):

@@ -246,7 +246,7 @@ def swarmctl_object_shapes(items, base_dir):
     kind of value it is (text, a number, ...), a `file` its path resolved against base_dir (the inventory's folder)."""
     def shape(item):
         if "value" in item:
-            item["value"] = {"type": _kind_of(item["value"])}
+            item["value"] = {"type": _kind_of(item["value"]), "empty": item["value"] in ("", None)}
         if isinstance(item.get("file"), str):
             item["file"] = _object_path(item, base_dir)
         return item

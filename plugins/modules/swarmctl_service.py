@@ -308,6 +308,8 @@ class Service:
         return ids
 
     def named_ids(self, kind):
+        if any(not (item or {}).get("name") for item in self.p[kind] or []):
+            self.module.fail_json(msg=f"service {self.p['name']}: every entry of {kind} needs a name (name: ...)")
         wanted = [item["name"] for item in self.p[kind] or []]
         if not wanted:
             return {}

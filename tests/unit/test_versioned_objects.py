@@ -95,6 +95,7 @@ def test_the_inventory_check_names_what_is_wrong_and_never_shows_a_value(tmp_pat
         {"name": "good", "value": "hunter2"},
         {"name": "typo", "valeu": "hunter2"},
         "just-a-string",
+        {"name": "unset", "value": ""},
     ]
     problems = check_objects(swarmctl_object_shapes(given, str(tmp_path)), "secret")
     text = "\n".join(problems)
@@ -108,4 +109,6 @@ def test_the_inventory_check_names_what_is_wrong_and_never_shows_a_value(tmp_pat
     assert any("'good' is declared more than once" in p for p in problems)
     assert any("'valeu' is not a secret key (did you mean 'value'?)" in p for p in problems)
     assert any("swarmctl_secrets[9] must be a mapping" in p for p in problems)
+    assert any("'unset'" in p and "value is empty" in p for p in problems)
+    assert not any("'good'" in p and "empty" in p for p in problems)
     assert check_objects("db", "config") and check_objects(None, "config") == []
