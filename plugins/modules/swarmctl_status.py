@@ -15,6 +15,10 @@ options:
     description: The reconciler's status endpoint on this manager.
     type: str
     default: http://127.0.0.1:9610/status
+  tasks:
+    description: Also return the tasks the swarm wants running or that still run (what the dashboard draws).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - swarmctl.swarm.swarmctl_attributes
   - swarmctl.swarm.swarmctl_docker
@@ -44,6 +48,12 @@ reconciler:
   description: The reconciler's own status (leader, dry_run, last actions), or an error when it does not answer.
   returned: always
   type: dict
+tasks:
+  description: id, service, slot, node_id, state, desired, image, updated, error of each task the swarm wants
+    running or that still runs.
+  returned: when O(tasks)
+  type: list
+  elements: dict
 """
 
 import http.client
@@ -56,11 +66,11 @@ from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_engine_api
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import MAINTENANCE_LABEL, local_state, summarize_node
 
 
-def service_rows(api, nodes):
+def service_rows(api, nodes, services):
     ready = sum(1 for n in nodes if n["state"] == "ready" and n["availability"] == "active")
     tasks = api.tasks(filters={"desired-state": "running"})
     rows = []
-    for svc in api.services():
+    for svc in services:
         spec = svc["Spec"]
         image = spec["TaskTemplate"]["ContainerSpec"]["Image"]
         mine = [t for t in tasks if t["ServiceID"] == svc["ID"]]
@@ -84,6 +94,29 @@ def service_rows(api, nodes):
             "ports": ports,
         })
     return sorted(rows, key=lambda r: r["name"])
+
+
+def task_rows(api, services):
+    """The tasks the swarm wants running, and those that still run though it no longer wants them (a rollout's
+    old tasks), with their service's name."""
+    names = {svc["ID"]: svc["Spec"]["Name"] for svc in services}
+    rows = []
+    for task in api.tasks():
+        status = task.get("Status", {})
+        if task.get("DesiredState") != "running" and status.get("State") not in ("running", "starting"):
+            continue
+        rows.append({
+            "id": task["ID"],
+            "service": names.get(task.get("ServiceID", ""), task.get("ServiceID", "")[:10]),
+            "slot": task.get("Slot"),
+            "node_id": task.get("NodeID", ""),
+            "state": status.get("State", ""),
+            "desired": task.get("DesiredState", ""),
+            "image": task.get("Spec", {}).get("ContainerSpec", {}).get("Image", "").split("@")[0],
+            "updated": task.get("UpdatedAt", ""),
+            "error": status.get("Err", ""),
+        })
+    return rows
 
 
 def service_state(engine_state, running, current, wanted):
@@ -119,6 +152,7 @@ def reconciler_status(url, timeout):
 # Module level: swarmctl's action plugin validates arguments against it on the control machine.
 ARGUMENT_SPEC = dict(
     reconciler_url=dict(type="str", default="http://127.0.0.1:9610/status"),
+    tasks=dict(type="bool", default=False),
     **DOCKER_COMMON_ARGS,
 )
 
@@ -140,9 +174,13 @@ def main():
                              f"{': ' + local['error'] if local['error'] else ''}); form it with `swarmctl up`")
     if not local["is_manager"]:
         module.fail_json(msg="a worker, which cannot tell the swarm's state; only managers can")
+    extra = {}
     try:
         nodes = [summarize_node(n) for n in api.nodes()]
-        services = service_rows(api, nodes)
+        engine_services = api.services()
+        services = service_rows(api, nodes, engine_services)
+        if module.params["tasks"]:
+            extra["tasks"] = task_rows(api, engine_services)
     except (EngineAPIError, OSError) as exc:
         module.fail_json(msg=f"a manager that cannot read the swarm ({exc}); the swarm may have lost its quorum: "
                              "see `swarmctl reconcile --once --dry-run`, and bring managers back")
@@ -150,7 +188,7 @@ def main():
         node.pop("version", None)
         node["maintenance"] = node["labels"].get(MAINTENANCE_LABEL, "") not in ("", "false")
     module.exit_json(changed=False, nodes=sorted(nodes, key=lambda n: n["hostname"]), services=services,
-                     reconciler=reconciler_status(module.params["reconciler_url"], 3))
+                     reconciler=reconciler_status(module.params["reconciler_url"], 3), **extra)
 
 
 if __name__ == "__main__":

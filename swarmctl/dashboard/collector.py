@@ -1,8 +1,11 @@
 """Reads the cluster's state for the dashboard: SSH to a manager (as Ansible would, with the inventory's
-user, key and SSH options, over one persistent connection) and run the probe there."""
+user, key and SSH options, over one persistent connection) and run the module `swarmctl status` runs,
+swarmctl_status, there: the same program the light runner pipes to the host's Python (plugin_utils/
+swarmctl_light.py), so the dashboard and `swarmctl status` read the cluster with one piece of code."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shlex
@@ -12,8 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
 from swarmctl import paths
-from swarmctl.dashboard.probe import PROBE
+
+COLLECTION = "ansible_collections.swarmctl.swarm"
 
 
 class CollectorError(RuntimeError):
@@ -36,9 +42,35 @@ def manager_targets(inventory: Path) -> list[dict]:
     return [{"name": name, **hostvars.get(name, {})} for name in managers]
 
 
+def _collection_module(name: str):
+    """A module of the collection swarmctl runs (its content folder), imported by its collection name."""
+    searched = str(paths.collections_dir(paths.content_dir()))
+    if searched not in sys.path:
+        sys.path.insert(0, searched)
+    return importlib.import_module(f"{COLLECTION}.plugins.{name}")
+
+
+def status_program(target: dict) -> str:
+    """The Python program that runs swarmctl_status (with its tasks) on a manager and prints its result."""
+    light = _collection_module("plugin_utils.swarmctl_light")
+    module = _collection_module("modules.swarmctl_status")
+    params = {"tasks": True}
+    if target.get("reconciler_status_port"):
+        params["reconciler_url"] = f"http://127.0.0.1:{int(target['reconciler_status_port'])}/status"
+    validated = ArgumentSpecValidator(module.ARGUMENT_SPEC).validate(params)
+    if validated.error_messages:
+        raise CollectorError(f"{target['name']}: {validated.error_messages[0]}")
+    source = Path(module.__file__).read_text()
+    utils_dir = Path(module.__file__).resolve().parent.parent / "module_utils"
+    utils = light.utils_closure(source, lambda util: (utils_dir / f"{util}.py").read_text(),
+                                f"{COLLECTION}.plugins.module_utils")
+    return light.remote_script("swarmctl_status", source, utils, validated.validated_parameters, {}, True, False)
+
+
 class Collector:
     def __init__(self, inventory: Path):
         self.targets = manager_targets(inventory)
+        self.programs = {target["name"]: status_program(target) for target in self.targets}
         self.control_dir = tempfile.mkdtemp(prefix="swarmctl-dash-")
         self.current = 0
 
@@ -63,21 +95,20 @@ class Collector:
             index = (self.current + offset) % len(self.targets)
             target = self.targets[index]
             try:
-                proc = subprocess.run(self._ssh(target), input=PROBE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      text=True, timeout=20)
+                proc = subprocess.run(self._ssh(target), input=self.programs[target["name"]], stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True, timeout=20)
             except subprocess.TimeoutExpired:
                 errors.append(f"{target['name']}: no answer in 20s")
                 continue
-            if proc.returncode == 0:
-                try:
-                    state = json.loads(proc.stdout)
-                except ValueError:
-                    errors.append(f"{target['name']}: unreadable answer")
-                    continue
-                self.current = index
-                state.update(source=target["name"], time=time.strftime("%H:%M:%S"))
-                return state
-            errors.append(f"{target['name']}: {(proc.stdout or proc.stderr).strip()[-300:]}")
+            result = _collection_module("plugin_utils.swarmctl_light").parse_result(proc.stdout, proc.stderr,
+                                                                                   proc.returncode)
+            if result.get("failed"):
+                errors.append(f"{target['name']}: {str(result.get('msg', ''))[-300:]}")
+                continue
+            self.current = index
+            state = {key: result.get(key) for key in ("nodes", "services", "tasks", "reconciler")}
+            state.update(source=target["name"], time=time.strftime("%H:%M:%S"))
+            return state
         raise CollectorError("no manager answered: " + "; ".join(errors))
 
     def close(self) -> None:

@@ -35,7 +35,7 @@ function render(state) {
   const services = document.getElementById("services");
   services.replaceChildren(...state.services.map(s => {
     const n = state.tasks.filter(t => t.service === s.name && t.state === "running").length;
-    const wanted = s.mode === "global" ? "global" : s.replicas;
+    const wanted = s.mode === "global" ? "global" : s.wanted;
     return el("span", {class: "service", style: `border-left-color: ${color(s.name + ":" + tag(s.image))}`,
                        "data-service": s.name},
               `${s.name} ${n}/${wanted} ${s.image}${s.update_state ? " (" + s.update_state + ")" : ""}`);
