@@ -15,6 +15,7 @@ from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm impo
     plan_node_changes,
 )
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_versioned import point_at_versions
+from ansible_collections.swarmctl.swarm.plugins.plugin_utils.swarmctl_stack_lb import StackLBError, behind_haproxy
 
 
 def swarmctl_membership(local, cluster_id, node_ids):
@@ -310,6 +311,37 @@ def swarmctl_compose_files(compose_path):
     return found
 
 
+def swarmctl_stack_for_lb(compose, stack, lb_mode, network):
+    """A stack's compose file as swarmctl deploys it: where HAProxy balances (lb_mode haproxy), its ingress
+    ports taken off and its services put behind HAProxy on `network` (plugin_utils/swarmctl_stack_lb.py)."""
+    from ansible.errors import AnsibleFilterError
+
+    if lb_mode != "haproxy":
+        return compose
+    try:
+        return behind_haproxy(compose, stack, network)[0]
+    except StackLBError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def swarmctl_stack_exposures(stacks, base_dir, network):
+    """The ports the stacks' compose files publish, as HAProxy fronts them: [{name: STACK_SERVICE, expose:
+    {port, target}}], the shape of an exposed item of swarmctl_services."""
+    import yaml
+    from ansible.errors import AnsibleFilterError
+
+    exposed = []
+    for stack in stacks or []:
+        path = _object_path({"file": stack["compose"]}, base_dir)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                compose = yaml.safe_load(handle)
+            exposed += behind_haproxy(compose, stack["name"], network)[1]
+        except (OSError, yaml.YAMLError, StackLBError) as exc:
+            raise AnsibleFilterError(f"stack {stack['name']}: {exc}") from None
+    return exposed
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -335,4 +367,6 @@ class FilterModule:
             "swarmctl_point_at_versions": swarmctl_point_at_versions,
             "swarmctl_compose_files": swarmctl_compose_files,
             "swarmctl_stack_shapes": swarmctl_stack_shapes,
+            "swarmctl_stack_for_lb": swarmctl_stack_for_lb,
+            "swarmctl_stack_exposures": swarmctl_stack_exposures,
         }

@@ -48,6 +48,13 @@ options:
     description: Seconds to follow each service's rollout.
     type: int
     default: 300
+  make_networks:
+    description:
+      - Overlay networks (attachable) made before the deploy when missing - the load balancer's, which a compose
+        file rewritten for HAProxy names as an external network.
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - swarmctl.swarm.swarmctl_docker
   - swarmctl.swarm.swarmctl_attributes
@@ -85,7 +92,7 @@ removed:
   type: list
   elements: str
 objects:
-  description: Networks, configs and secrets of the stack the deploy created.
+  description: Networks, configs and secrets of the stack the deploy created (and the load balancer's network, when made).
   returned: always
   type: list
   elements: str
@@ -116,10 +123,22 @@ ARGUMENT_SPEC = dict(
     env=dict(type="dict", default={}, no_log=True),
     prune=dict(type="bool", default=True),
     wait_timeout=dict(type="int", default=300),
+    make_networks=dict(type="list", elements="str", default=[]),
     **DOCKER_COMMON_ARGS,
 )
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def make_networks(api, names) -> list[str]:
+    """Make the overlay networks of names that do not exist yet; returns those made."""
+    made = []
+    for name in names:
+        if not [n for n in api.networks(names=[name]) if n.get("Name") == name]:
+            api.create_network({"Name": name, "Driver": "overlay", "Attachable": True,
+                                "Labels": {"io.swarmctl.managed": "true"}})
+            made.append(f"network {name}")
+    return made
 
 
 def stack_services(api, name: str) -> dict:
@@ -233,6 +252,7 @@ def main():
             result["msg"] = "predicted from the file: created, removed and re-imaged services; other changes show in a real run"
             module.exit_json(**result)
         objects_before = stack_objects(api, p["name"])
+        made = make_networks(api, p["make_networks"])
         since = engine_time(api)
         workdir = tempfile.mkdtemp(prefix="swarmctl-stack-")
         try:
@@ -244,7 +264,7 @@ def main():
         result["removed"] = sorted(set(before) - set(after))
         result["updated"] = sorted(n for n in set(after) & set(before)
                                    if _comparable(after[n]["Spec"]) != _comparable(before[n]["Spec"]))
-        result["objects"] = sorted(stack_objects(api, p["name"]) - objects_before)
+        result["objects"] = sorted(stack_objects(api, p["name"]) - objects_before) + made
         result["changed"] = any(result[k] for k in ("created", "updated", "removed", "objects"))
         failed = []
         for short in result["created"] + result["updated"]:

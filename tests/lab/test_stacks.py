@@ -1,4 +1,5 @@
-"""A compose file deployed as a stack on the seed's lab: two services, a network, a config and a secret; a second
+"""A compose file deployed as a stack on the seed's lab: two services, a network, a config and a secret, and a
+published port, balanced as swarmctl_services' exposed ports are (here HAProxy: the lab has no IPVS); a second
 deploy changes nothing, check mode predicts, a new image rolls one service only, a broken one rolls back (exit 3),
 and a service taken out of the file is pruned."""
 
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import on, swarmctl
+from helpers import get, on, swarmctl
+from test_services import swarm_addresses
 from test_reconciler import wait_until
 
 pytestmark = pytest.mark.lab
@@ -21,6 +23,7 @@ services:
   front:
     image: westos.org/web:${FRONT_TAG:-v1}
     networks: [shopnet]
+    ports: ["8091:80"]
     configs: [{source: greeting, target: /etc/greeting}]
     secrets: [token]
     healthcheck: {test: "wget -q -O /dev/null http://127.0.0.1/", interval: 2s, timeout: 2s, retries: 2}
@@ -54,6 +57,13 @@ def task_ids(lab, service) -> list[str]:
                      service).split())
 
 
+def _answers(address: str) -> bool:
+    try:
+        return bool(get(address, port=8091))
+    except OSError:
+        return False
+
+
 def _inventory_with_stack(result, compose: Path, tag: str) -> str:
     data = yaml.safe_load(Path(result["inventory"]).read_text())
     data["all"]["vars"]["swarmctl_stacks"] = [{"name": "shop", "compose": str(compose), "env": {"FRONT_TAG": tag}}]
@@ -75,6 +85,11 @@ def test_a_compose_file_is_deployed_followed_updated_rolled_back_and_pruned(conv
         for kind, name in (("network", "shop_shopnet"), ("config", "shop_greeting"), ("secret", "shop_token")):
             assert on(lab, "base2", "docker", kind, "inspect", name, "--format", "ok") == "ok", (kind, name)
         assert "token-4f1c9a77" not in made.output, "a secret file's content is never shown"
+        # The published port answers on every node, through HAProxy (the port is HAProxy's, not the ingress mesh's).
+        assert "8091->80/tcp" not in on(lab, "base2", "docker", "service", "inspect", "shop_front", "--format",
+                                        "{{json .Endpoint.Ports}}")
+        for address in swarm_addresses(result):
+            assert wait_until(lambda: _answers(address), 30), f"no answer on {address}:8091"
 
         again = swarmctl("deploy", "--stack", "shop", "--compose-file", str(compose), "-i", result["inventory"], "--json")
         assert again.rc == 0 and again.summary()["changed"] == 0, again.why()
@@ -107,3 +122,6 @@ def test_a_compose_file_is_deployed_followed_updated_rolled_back_and_pruned(conv
         assert set(stack_services(lab)) == {"shop_front"}
     finally:
         on(lab, "base2", "docker", "stack", "rm", "shop", check=False)
+        # HAProxy back to the inventory's services alone (the stack's port taken out of its configuration).
+        restored = swarmctl("deploy", "-i", result["inventory"], "--json")
+        assert restored.rc == 0, restored.why()
