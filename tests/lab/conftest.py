@@ -41,9 +41,13 @@ def converged(shared_lab):
     """The shared lab after one `swarmctl up`: engines, registry, images."""
     from helpers import swarmctl
 
+    from helpers import running_tasks_per_node
+
     lab, result = shared_lab
     run = swarmctl("up", "-i", result["inventory"], "--json")
     assert run.rc == 0, run
+    # What the main job itself left, before any test rolls web (a start-first update may leave it 3/2/1).
+    result["web_tasks_after_up"] = running_tasks_per_node(lab, "web", "base2")
     return lab, result, run
 
 

@@ -140,6 +140,21 @@ def test_rebalance_after_a_node_returns_one_service_at_a_time():
     assert kinds(restore) == [("restore", "web")] and restore[0].after == {"update_order": "start-first"}
 
 
+def test_a_rebalance_another_reconciler_began_gets_its_order_back_once_over():
+    """The leader's reconciler began a rebalance and its host died: the new leader's reconciler has no memory of
+    it, only the label with the service's own order. Nothing while the forced update runs; then the order back."""
+    memory = Memory(ready_nodes=set())
+    nodes = [node("base2", "manager", leader=True), node("base3"), node("base4")]
+    balanced = [task("base2"), task("base2"), task("base3"), task("base3"), task("base4"), task("base4")]
+    labelled = {"io.swarmctl.rebalancing": "start-first"}
+    running = dict(service(labels=labelled, update_state="updating"), update_order="start-first")
+    assert decide(snap(nodes, [running], balanced), memory, ONE_MANAGER) == []
+    over = dict(service(labels=labelled, update_state="completed"), update_order="start-first")
+    restore = decide(snap(nodes, [over], balanced, now=10), memory, ONE_MANAGER)
+    assert kinds(restore) == [("restore", "web")] and restore[0].after == {"update_order": "start-first"}
+    assert decide(snap(nodes, [service(update_state="completed")], balanced, now=11), memory, ONE_MANAGER) == []
+
+
 def test_balanced_opted_out_global_and_constrained_services_are_left_alone():
     memory = Memory(ready_nodes=set())
     nodes = [node("base2", "manager"), node("base3"), node("base4")]

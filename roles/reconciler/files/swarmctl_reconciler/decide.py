@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # The same rules the toolkit's modules apply (plugins/module_utils/swarmctl_swarm.py, shipped alongside).
-from .swarm_rules import JOIN_ADDR_LABEL, MAINTENANCE_LABEL, demotion_problem, has_quorum, in_maintenance
+from .swarm_rules import (JOIN_ADDR_LABEL, MAINTENANCE_LABEL, REBALANCING_LABEL, demotion_problem, has_quorum,
+                          in_maintenance)
 UPDATING = {"updating", "rollback_started"}
 
 
@@ -212,6 +213,14 @@ def rebalance_actions(nodes, services, tasks, now, memory: Memory, config) -> li
         if current and order != "stop-first":
             return [Action("restore", current["name"], f"rebalance done: the service's own update order ({order}) "
                            "is back", done, {"update_order": "stop-first"}, {"update_order": order})]
+    else:
+        # A rebalance begun by another reconciler (the leader's, before its host died) or before a restart: the
+        # service still carries its own order in the label. Once the forced update is over, put that order back.
+        for service in sorted(services, key=lambda s: s["name"]):
+            if REBALANCING_LABEL in service["labels"] and service["update_state"] not in UPDATING:
+                return [Action("restore", service["name"], f"a rebalance another reconciler began is over: the "
+                               f"service's own update order ({service['update_order']}) is back", service["id"],
+                               {"update_order": "stop-first"}, {"update_order": service["update_order"]})]
     memory.rebalance_pending &= set(by_id)
     if not memory.rebalance_pending or now - memory.last_rebalance_at < config.rebalance_interval_seconds:
         return []
