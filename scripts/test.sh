@@ -13,4 +13,6 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 VENV=${SWARMCTL_VENV:-.venv}
 export PATH="$PWD/$VENV/bin:$PATH"
-exec "$VENV/bin/pytest" -q --durations=20 "$@"
+# Two processes (pytest-xdist): each lab's tests are one group on one worker (tests/lab/conftest.py), so the
+# shared lab's tests run beside the HA lab's; most of a lab test's time is waiting on Swarm, not the CPU.
+exec "$VENV/bin/pytest" -q --durations=20 -n "${SWARMCTL_TEST_WORKERS:-2}" --dist loadgroup "$@"

@@ -8,6 +8,7 @@ run can be reproduced by hand.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shlex
@@ -155,6 +156,7 @@ def run_playbook(run: PlaybookRun, json_mode: bool = False, stream=None, label: 
                         secrets=run.vars.secret_values())
     command = run.command_line()
     run_dir = _new_run_dir(label or Path(run.playbook).stem)
+    in_progress = _mark_in_progress(run_dir)
     if json_mode:
         progress.emit({"event": "start", "playbook": run.playbook, "inventory": str(run.inventory),
                        "command": command, "artifacts": str(run_dir)})
@@ -234,6 +236,7 @@ def run_playbook(run: PlaybookRun, json_mode: bool = False, stream=None, label: 
         progress.line(
             f"{label or run.playbook}: {status} (changed={outcome.changed}) in {outcome.seconds:.1f}s"
         )
+    in_progress.close()
     _rotate_runs()
     return outcome
 
@@ -325,8 +328,34 @@ def _new_run_dir(label: str) -> Path:
     raise RuntimeError(f"cannot create a run directory under {root}")
 
 
+IN_PROGRESS = ".in-progress"
+
+
+def _mark_in_progress(run_dir: Path):
+    """A lock held on a file of the run's directory while the run lasts (the kernel drops it when the process
+    ends, however it ends), so another swarmctl's rotation leaves a run in progress alone."""
+    handle = open(run_dir / IN_PROGRESS, "w")
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
+
+
+def _in_progress(run_dir: Path) -> bool:
+    try:
+        with open(run_dir / IN_PROGRESS) as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+    except OSError:
+        pass  # a run of an older swarmctl, or its directory already gone
+    return False
+
+
 def _rotate_runs(keep: int = KEEP_RUNS) -> None:
+    """Keep the newest runs. A run still going (another swarmctl on this machine: a pipeline's second job, a
+    `status` during a long `up`) is never removed, however many runs began since."""
     root = paths.runs_dir()
     runs = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
     for old in runs[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+        if not _in_progress(old):
+            shutil.rmtree(old, ignore_errors=True)

@@ -11,10 +11,23 @@ SHARED_LAB = LabSpec(name="pytest", managers=1, workers=2, subnet="172.25.90.0/2
 HA_LAB = LabSpec(name="pytest-ha", managers=3, workers=2, subnet="172.25.91.0/24")
 
 
-def pytest_collection_modifyitems(items):
+# The fixture that brings up each lab -> the group of tests that share it. With pytest-xdist (scripts/test.sh runs
+# `-n 2 --dist loadgroup`) a group runs on one worker, so each lab is made once and used by one process, while
+# the other labs' groups run beside it.
+LAB_GROUPS = {"shared_lab": "shared-lab", "ha_lab": "ha-lab", "own_lab": "own-lab"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
     """Tests that take the shared HA lab's swarm apart and rebuild it (recover, restore onto fresh hosts) run last,
     so every other test of that lab meets the swarm `swarmctl up` made, whatever order the files come in."""
     items.sort(key=lambda item: item.get_closest_marker("rebuilds_swarm") is not None)
+    for item in items:
+        groups = sorted({group for fixture, group in LAB_GROUPS.items() if fixture in item.fixturenames})
+        if len(groups) > 1:  # two workers would each bring up one of its labs, and a lab must have one owner
+            raise pytest.UsageError(f"{item.nodeid} uses the labs of {' and '.join(groups)}; a test may use one")
+        if groups:
+            item.add_marker(pytest.mark.xdist_group(groups[0]))
 
 
 @pytest.fixture(scope="session")

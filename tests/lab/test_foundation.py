@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 
-from helpers import ansible_cmd, lab_leftovers, swarmctl
+from helpers import ansible_cmd, lab_leftovers, on, swarmctl
 
 pytestmark = pytest.mark.lab
 
@@ -76,6 +77,16 @@ def test_up_twice_second_run_changes_nothing(converged):
     summary = second.summary()
     assert summary["status"] == "successful" and summary["changed"] == 0
     assert set(summary["hosts"]) >= {h["name"] for h in result["hosts"]}
+
+
+def test_seed_topology_forms_one_manager_two_workers(converged):
+    lab, _, _ = converged
+    listed = on(lab, "base2", "docker", "node", "ls", "--format", "{{json .}}")
+    nodes = {n["Hostname"]: n for n in map(json.loads, listed.splitlines())}
+    assert set(nodes) == {"base2", "base3", "base4"}
+    assert all(n["Status"] == "Ready" for n in nodes.values())
+    assert nodes["base2"]["ManagerStatus"] == "Leader"
+    assert nodes["base3"]["ManagerStatus"] == "" and nodes["base4"]["ManagerStatus"] == ""
 
 
 def _write_inventory(path: Path, data: dict) -> Path:

@@ -117,3 +117,29 @@ def test_status_tells_a_drain_swarmctl_left_from_one_a_person_made():
     lines = render_status(status).splitlines()
     assert "drain (by swarmctl, run cut short)" in next(line for line in lines if "base3" in line)
     assert "cut short" not in next(line for line in lines if "base4" in line)
+
+
+def test_rotation_keeps_the_newest_runs_and_any_run_still_going(monkeypatch, tmp_path):
+    import os
+
+    from swarmctl import paths, runner
+
+    monkeypatch.setenv("SWARMCTL_HOME", str(tmp_path))
+    root = paths.runs_dir()
+    root.mkdir(parents=True)
+    runs = []
+    for index in range(6):
+        run_dir = root / f"run-{index}"
+        run_dir.mkdir()
+        runs.append(run_dir)
+    (runs[0] / runner.IN_PROGRESS).write_text("")  # a run whose swarmctl ended: its lock went with it
+    going = runner._mark_in_progress(runs[1])  # the oldest, but another swarmctl still runs it
+    for index, run_dir in enumerate(runs):
+        os.utime(run_dir, (1000 + index, 1000 + index))
+    try:
+        runner._rotate_runs(keep=3)
+        assert sorted(p.name for p in root.iterdir()) == ["run-1", "run-3", "run-4", "run-5"]
+    finally:
+        going.close()
+    runner._rotate_runs(keep=3)
+    assert sorted(p.name for p in root.iterdir()) == ["run-3", "run-4", "run-5"]
