@@ -5,13 +5,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 
 from ansible.errors import AnsibleActionFail
 from ansible.executor.module_common import _get_shebang
 from ansible.module_utils.common.parameters import remove_values
-from ansible_collections.swarmctl.swarm.plugins.plugin_utils.swarmctl_light import NOT_LIGHT, NotLight, parse_result, remote_script, utils_closure
+from ansible_collections.swarmctl.swarm.plugins.plugin_utils.swarmctl_light import NOT_LIGHT, load_module, parse_result
 from ansible.plugins.action import ActionBase
 from ansible.plugins.action.normal import ActionModule as ModuleAction
 
@@ -56,42 +55,23 @@ def light_module_action(module_name: str, secret_keys: tuple[str, ...] = ()):
     key) is hidden the way no_log does it: shown as censored, kept whole in a registered variable. A failure
     carries none of them and stays readable, which a no_log on the task would hide too."""
     plugins = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    module_path = os.path.join(plugins, "modules", f"{module_name}.py")
-    utils_dir = os.path.join(plugins, "module_utils")
-    loaded = {}
+    loaded = []
 
-    def module_source_and_spec():
+    def light_module():
         if not loaded:
-            with open(module_path) as handle:
-                source = handle.read()
-            spec = importlib.util.spec_from_file_location(f"_swarmctl_light_{module_name}", module_path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-
-            def read_util(name):
-                with open(os.path.join(utils_dir, f"{name}.py")) as handle:
-                    return handle.read()
-
-            try:
-                utils = utils_closure(source, read_util, UTILS_PACKAGE)
-            except NotLight:
-                utils = None
-            # ARGUMENT_RULES: the module's required_if, mutually_exclusive, ... as it gives them to AnsibleModule.
-            loaded.update(source=source, spec=module.ARGUMENT_SPEC, rules=getattr(module, "ARGUMENT_RULES", {}),
-                          utils=utils)
-        return loaded
+            loaded.append(load_module(plugins, module_name, UTILS_PACKAGE))
+        return loaded[0]
 
     class ActionModule(ModuleAction):
         def run(self, tmp=None, task_vars=None):
             task_vars = task_vars or {}
-            module = module_source_and_spec()
-            interpreter = self._light_interpreter(task_vars) if module["utils"] is not None else None
+            module = light_module()
+            interpreter = self._light_interpreter(task_vars) if module.utils is not None else None
             if interpreter is None:
                 return self._ordinary(tmp, task_vars)
             result = ActionBase.run(self, tmp, task_vars)
-            validation, params = self.validate_argument_spec(argument_spec=module["spec"], **module["rules"])
-            script = remote_script(module_name, module["source"], module["utils"], params, module["rules"],
-                                   self._task.check_mode, self._task.diff)
+            validation, params = self.validate_argument_spec(argument_spec=module.spec, **module.rules)
+            script = module.script(params, self._task.check_mode, self._task.diff)
             command = self._connection._shell.build_module_command(self._compute_environment_string(), interpreter, "")
             # Bytes: the local connection hands in_data to the process as it is (ssh would encode a str itself).
             res = self._low_level_execute_command(command, sudoable=True, in_data=script.encode())

@@ -14,7 +14,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import re
 
 _IMPORT = re.compile(r"^\s*(?:from|import)\s+(ansible(?:_collections)?(?:\.[\w.]+)?)(?:\s+import\s+(\w+))?", re.M)
@@ -155,6 +157,39 @@ def utils_closure(module_source: str, read_util, utils_package: str) -> dict[str
         pending.extend(sorted(imported_utils(source, utils_package)))
     sources[BASIC] = _BASIC
     return sources
+
+
+class LightModule:
+    """A module of this collection as the light runner needs it: its source, argument spec and rules
+    (ARGUMENT_RULES: required_if, ... as it gives them to AnsibleModule), and the module_utils it imports
+    (None when it imports something the light runner does not carry)."""
+
+    def __init__(self, name: str, source: str, spec: dict, rules: dict, utils: dict[str, str] | None):
+        self.name, self.source, self.spec, self.rules, self.utils = name, source, spec, rules, utils
+
+    def script(self, params: dict, check_mode: bool, diff: bool) -> str:
+        """The program for these (already validated) parameters; see remote_script."""
+        return remote_script(self.name, self.source, self.utils, params, self.rules, check_mode, diff)
+
+
+def load_module(plugins_dir: str, module_name: str, utils_package: str) -> LightModule:
+    """plugins_dir/modules/<module_name>.py, with its module_utils read from plugins_dir/module_utils."""
+    module_path = os.path.join(plugins_dir, "modules", f"{module_name}.py")
+    with open(module_path) as handle:
+        source = handle.read()
+    spec = importlib.util.spec_from_file_location(f"_swarmctl_light_{module_name}", module_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def read_util(name):
+        with open(os.path.join(plugins_dir, "module_utils", f"{name}.py")) as handle:
+            return handle.read()
+
+    try:
+        utils = utils_closure(source, read_util, utils_package)
+    except NotLight:
+        utils = None
+    return LightModule(module_name, source, module.ARGUMENT_SPEC, getattr(module, "ARGUMENT_RULES", {}), utils)
 
 
 def remote_script(module_name: str, module_source: str, utils: dict[str, str], params: dict, rules: dict,

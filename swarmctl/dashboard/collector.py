@@ -53,18 +53,15 @@ def _collection_module(name: str):
 def status_program(target: dict) -> str:
     """The Python program that runs swarmctl_status (with its tasks) on a manager and prints its result."""
     light = _collection_module("plugin_utils.swarmctl_light")
-    module = _collection_module("modules.swarmctl_status")
+    plugins = Path(light.__file__).resolve().parent.parent
+    module = light.load_module(str(plugins), "swarmctl_status", f"{COLLECTION}.plugins.module_utils")
     params = {"tasks": True}
     if target.get("reconciler_status_port"):
         params["reconciler_url"] = f"http://127.0.0.1:{int(target['reconciler_status_port'])}/status"
-    validated = ArgumentSpecValidator(module.ARGUMENT_SPEC).validate(params)
+    validated = ArgumentSpecValidator(module.spec, **module.rules).validate(params)
     if validated.error_messages:
         raise CollectorError(f"{target['name']}: {validated.error_messages[0]}")
-    source = Path(module.__file__).read_text()
-    utils_dir = Path(module.__file__).resolve().parent.parent / "module_utils"
-    utils = light.utils_closure(source, lambda util: (utils_dir / f"{util}.py").read_text(),
-                                f"{COLLECTION}.plugins.module_utils")
-    return light.remote_script("swarmctl_status", source, utils, validated.validated_parameters, {}, True, False)
+    return module.script(validated.validated_parameters, True, False)
 
 
 class Collector:
