@@ -103,6 +103,26 @@ def lab_leftovers(client, name: str) -> dict:
     }
 
 
+def owned_lab(name: str):
+    """Hold a lab for this test process: an exclusive lock, released when the process ends. A second process
+    that would bring up (and first tear down) the same lab - a scheduling mistake, with tests run by several
+    pytest-xdist workers - fails at once instead of taking another worker's hosts from under its tests."""
+    import fcntl
+
+    from swarmctl import paths
+
+    folder = paths.state_dir() / "test-locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / f"{name}.lock", "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise RuntimeError(f"lab {name!r} is held by another test process: the tests of one lab must run in one "
+                           "process (tests/lab/conftest.py groups them for pytest-xdist's --dist loadgroup)") from None
+    return handle
+
+
 def running_tasks_per_node(lab, service: str, via: str) -> dict:
     """{node: running tasks of service}, as `docker service ps` on the manager `via` shows them."""
     from swarmctl.lab.lab import container_name

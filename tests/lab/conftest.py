@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import lab_leftovers
+from helpers import lab_leftovers, owned_lab
 from swarmctl.lab.lab import Lab, docker_client
 from swarmctl.lab.topology import LabSpec
 
@@ -41,11 +41,13 @@ def engine():
 @pytest.fixture(scope="session")
 def shared_lab(engine):
     """The seed's topology (1 manager, 2 workers, a registry host), up for the whole session."""
+    held = owned_lab(SHARED_LAB.name)
     lab = Lab(SHARED_LAB.name, client=engine)
     lab.down()  # a session always starts from fresh hosts, whatever an interrupted run left
     result = lab.up(SHARED_LAB)
     yield lab, result
     lab.down()
+    held.close()
     assert lab_leftovers(engine, SHARED_LAB.name) == {"containers": [], "volumes": [], "networks": []}
 
 
@@ -69,6 +71,7 @@ def ha_lab(engine):
     """Three managers, two workers and a registry host, provisioned once for the session."""
     from helpers import swarmctl
 
+    held = owned_lab(HA_LAB.name)
     lab = Lab(HA_LAB.name, client=engine)
     lab.down()
     result = lab.up(HA_LAB)
@@ -76,4 +79,5 @@ def ha_lab(engine):
     assert run.rc == 0, run
     yield lab, result
     lab.down()
+    held.close()
     assert lab_leftovers(engine, HA_LAB.name) == {"containers": [], "volumes": [], "networks": []}

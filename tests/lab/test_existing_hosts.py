@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import ROOT, Result, lab_leftovers, swarmctl
+from helpers import ROOT, Result, lab_leftovers, owned_lab, swarmctl
 from swarmctl.lab.lab import Lab, container_name
 from swarmctl.lab.topology import LabSpec
 
@@ -48,6 +48,7 @@ def own_container(lab) -> dict:
 
 @pytest.fixture(scope="module")
 def own_lab(engine):
+    held = owned_lab(OWN_LAB.name)
     lab = Lab(OWN_LAB.name, client=engine)
     lab.down()
     result = lab.up(OWN_LAB)
@@ -64,6 +65,7 @@ def own_lab(engine):
     if os.environ.get("SWARMCTL_TEST_KEEP_LABS"):  # to look at a failure; the next session removes it first
         return
     lab.down()
+    held.close()
     assert lab_leftovers(engine, OWN_LAB.name) == {"containers": [], "volumes": [], "networks": []}
 
 
