@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Print the wall time of the demo web service's v1 -> v2 rollout through swarmctl, beside the same rollout
 done by `docker service update` on a manager (same service, same update config: 6 replicas, parallelism 2,
-delay 5 s, start-first, healthcheck). Target: swarmctl <= 1.1x the CLI.
+delay 5 s, start-first, healthcheck), and of the way back: `swarmctl rollback` beside `docker service
+rollback` (the service's rollback config: Swarm's default pace). Targets: swarmctl <= 1.05x the CLI for both.
 
 Uses a lab of its own (`bench-roll`, 172.25.97.0/24), provisioned by `swarmctl up`, removed at the end.
 Both rollouts start from v1 with every task running and v2 already pulled on every node (so neither pays for
@@ -69,22 +70,29 @@ def main() -> None:
         swarmctl("up", "-i", inventory)
         for host in ("base2", "base3", "base4"):
             on_manager("docker", "pull", "--quiet", "westos.org/web:v2", host=host)
-        toolkit_runs, cli_runs = [], []
+        runs = {(side, step): [] for side in ("swarmctl", "cli") for step in ("update", "rollback")}
+        steps = {
+            ("swarmctl", "update"): lambda: swarmctl("update", "web", "--image", "westos.org/web:v2", "-i", inventory),
+            ("swarmctl", "rollback"): lambda: swarmctl("rollback", "web", "-i", inventory),
+            ("cli", "update"): lambda: cli_update("westos.org/web:v2"),
+            ("cli", "rollback"): lambda: on_manager("docker", "service", "rollback", "--quiet", "web"),
+        }
         for round_no in range(rounds):
-            # Alternate which side goes first, so a drift of the shared CPU does not favour one side.
-            sides = [("swarmctl", toolkit_runs), ("cli", cli_runs)]
-            for side, runs in sides if round_no % 2 == 0 else reversed(sides):
-                if side == "swarmctl":
-                    runs.append(timed(lambda: swarmctl("update", "web", "--image", "westos.org/web:v2", "-i", inventory)))
-                else:
-                    runs.append(timed(lambda: cli_update("westos.org/web:v2")))
-                cli_update("westos.org/web:v1")  # back to v1, untimed
-        toolkit, cli = statistics.median(toolkit_runs), statistics.median(cli_runs)
-        print(f"rollout v1 -> v2 of 6 replicas, docker service update: {cli:.1f} s "
-              f"(median of {rounds}: {', '.join(f'{t:.1f}' for t in cli_runs)})")
-        print(f"rollout v1 -> v2 of 6 replicas, swarmctl update (whole run): {toolkit:.1f} s "
-              f"(median of {rounds}: {', '.join(f'{t:.1f}' for t in toolkit_runs)}; "
-              f"{toolkit / cli:.2f}x the CLI; target <= 1.1x)")
+            # Alternate which side goes first, so a drift of the shared CPU does not favour one side. Each side
+            # rolls v1 -> v2, then back to v1 with a rollback: the next round starts where this one did.
+            sides = ["swarmctl", "cli"] if round_no % 2 == 0 else ["cli", "swarmctl"]
+            for side in sides:
+                for step in ("update", "rollback"):
+                    runs[(side, step)].append(timed(steps[(side, step)]))
+        for step, what, cli_name in (("update", "rollout v1 -> v2", "docker service update"),
+                                     ("rollback", "rollback v2 -> v1", "docker service rollback")):
+            toolkit_runs, cli_runs = runs[("swarmctl", step)], runs[("cli", step)]
+            toolkit, cli = statistics.median(toolkit_runs), statistics.median(cli_runs)
+            print(f"{what} of 6 replicas, {cli_name}: {cli:.1f} s "
+                  f"(median of {rounds}: {', '.join(f'{t:.1f}' for t in cli_runs)})")
+            print(f"{what} of 6 replicas, swarmctl {step} (whole run): {toolkit:.1f} s "
+                  f"(median of {rounds}: {', '.join(f'{t:.1f}' for t in toolkit_runs)}; "
+                  f"{toolkit / cli:.2f}x the CLI; target <= 1.05x)")
     finally:
         lab.down()
 

@@ -222,7 +222,13 @@ def check_variables(values: dict, hosts: dict | None = None) -> list[str]:
     bind = values.get("reconciler_status_bind")
     if bind is not None and not (isinstance(bind, str) and _is_ip(bind)):
         errors.append(f"reconciler_status_bind {bind!r} is not an IP address to listen on (e.g. 127.0.0.1)")
-    for key, least in (("reconciler_manager_grace_seconds", 0), ("reconciler_desired_managers", 1)):
+    failures = values.get("reconciler_probe_failures")
+    if failures is not None and (isinstance(failures, bool) or str(failures) not in ("0",) and not (
+            str(failures).isdigit() and int(failures) >= 2)):
+        errors.append("reconciler_probe_failures must be 0 (wait for Swarm alone) or a whole number of at least 2 "
+                      f"(one missed probe is never enough to give up on a manager), not {failures!r}")
+    for key, least in (("reconciler_manager_grace_seconds", 0), ("reconciler_desired_managers", 1),
+                       ("reconciler_probe_interval_seconds", 0.1), ("reconciler_probe_timeout_seconds", 0.1)):
         value = values.get(key)
         if value is None:
             continue

@@ -66,6 +66,112 @@ def test_dead_manager_is_removed_after_the_grace_period_then_a_worker_is_promote
     assert kinds(actions) == [("promote", "base6")]
 
 
+def probes(**by_host):
+    """{manager address: probe result}: failures in a row, the first failed at down_since."""
+    return {f"{host}:2377": {"failures": failures, "down_since": since if failures else None, "last": 1.0}
+            for host, (failures, since) in by_host.items()}
+
+
+def test_a_manager_whose_port_stopped_answering_is_removed_before_swarm_calls_it_unreachable():
+    memory = Memory()
+    nodes = ha()  # Swarm still calls base2 reachable: no new heartbeat timeout yet
+    seen = snap(nodes, now=104)
+    seen["probes"] = probes(base2=(4, 100.0), base4=(0, 0))
+    assert decide(seen, memory, CONFIG) == []  # its grace started at the first failed probe, 100
+    seen = snap(nodes, now=111)
+    seen["probes"] = probes(base2=(11, 100.0), base4=(0, 0))
+    actions = decide(seen, memory, CONFIG)
+    assert kinds(actions) == [("demote", "base2"), ("remove", "base2")]
+    assert "unreachable for 11s" in actions[0].why
+
+
+def test_one_missed_probe_is_never_enough():
+    memory = Memory()
+    for now in (100, 110, 120, 130):  # a probe missed now and then, never probe_failures in a row
+        seen = snap(ha(), now=now)
+        seen["probes"] = probes(base2=(CONFIG.probe_failures - 1, now - 1.0))
+        assert decide(seen, memory, CONFIG) == []
+    assert memory.unreachable_since == {}
+
+
+def test_probes_count_for_nothing_when_turned_off_and_never_make_a_manager_reachable():
+    off = cfg.Config(desired_managers=3, manager_grace_seconds=10, probe_failures=0)
+    seen = snap(ha(), now=200)
+    seen["probes"] = probes(base2=(50, 100.0))
+    assert decide(seen, Memory(), off) == []
+    # Swarm calls base2 unreachable and its port answers (an engine up with a broken swarm): Swarm's word stands.
+    memory = Memory()
+    seen = snap(ha("down", "unreachable"), now=100)
+    seen["probes"] = probes(base2=(0, 0))
+    decide(seen, memory, CONFIG)
+    seen = snap(ha("down", "unreachable"), now=111)
+    seen["probes"] = probes(base2=(0, 0))
+    assert kinds(decide(seen, memory, CONFIG)) == [("demote", "base2"), ("remove", "base2")]
+
+
+def test_a_standing_by_manager_times_a_dead_leader_from_its_probes_and_acts_once_it_leads():
+    memory = Memory()
+    # base2 led and its host stopped; base3 stands by while the election runs, probing base2 all along.
+    before = snap(ha(), now=103)
+    before["probes"] = probes(base2=(3, 100.0))
+    observe(before, memory, CONFIG)
+    assert memory.unreachable_since == {"id-base2": 100.0}
+    # Elected at 111: base2 has been down for 11 s by its probes, past the 10 s grace; no second wait.
+    after = snap(ha(), now=111)
+    after["probes"] = probes(base2=(11, 100.0))
+    assert kinds(decide(after, memory, CONFIG)) == [("demote", "base2"), ("remove", "base2")]
+
+
+def test_the_prober_counts_failures_in_a_row_from_the_first():
+    from swarmctl_reconciler.probe import Prober, split_addr
+
+    clock = iter([10.0, 11.0, 12.0, 13.0, 14.0]).__next__
+    prober = Prober(interval=1, timeout=1, clock=clock)
+    prober.results["10.0.0.2:2377"] = {"failures": 0, "down_since": None, "last": None}
+    for answered in (False, False, True, False, False):
+        prober.record("10.0.0.2:2377", answered)
+    assert prober.view() == {"10.0.0.2:2377": {"failures": 2, "down_since": 13.0, "last": 14.0}}
+    assert split_addr("[fd00::2]:2377") == ("fd00::2", 2377) and split_addr("10.0.0.2:2377") == ("10.0.0.2", 2377)
+
+    def refused(address, timeout):
+        raise ConnectionRefusedError(address)
+
+    assert Prober(1, 1, connect=refused).probe("10.0.0.2:2377") is False
+
+
+def test_the_prober_dials_a_real_listener_and_notices_when_it_goes():
+    import socket
+    import time
+
+    from swarmctl_reconciler.probe import Prober
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    addr = f"127.0.0.1:{listener.getsockname()[1]}"
+    prober = Prober(interval=0.05, timeout=0.5)
+    prober.watch([addr])
+    try:
+        deadline = time.monotonic() + 5
+        while not prober.view()[addr]["last"] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert prober.view()[addr]["failures"] == 0
+        listener.close()
+        while prober.view()[addr]["failures"] < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert prober.view()[addr]["failures"] >= 3
+    finally:
+        prober.watch([])
+        listener.close()
+    assert prober.view() == {}
+
+
+def test_probe_settings_are_checked():
+    with pytest.raises(cfg.ConfigError, match="probe_failures must be 0 \\(off\\) or an integer of at least 2"):
+        cfg.parse({"probe_failures": 1})
+    assert cfg.parse({"probe_failures": 0}).probe_failures == 0
+
+
 def test_a_manager_marked_for_maintenance_keeps_its_place_however_long_it_is_away():
     memory = Memory()
     nodes = ha("down", "unreachable")

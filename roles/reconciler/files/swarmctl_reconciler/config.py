@@ -35,6 +35,11 @@ class Config:
     status_port: int = 9610
     # Seconds a promoted worker has to become a reachable manager.
     promote_timeout_seconds: float = 30.0
+    # Each other manager's swarm port is dialled this often; after probe_failures failed probes in a row it counts
+    # as unreachable since the first of them, before Swarm says so (0: wait for Swarm alone).
+    probe_interval_seconds: float = 1.0
+    probe_timeout_seconds: float = 1.0
+    probe_failures: int = 3
     docker_host: str = "unix:///var/run/docker.sock"
 
     def to_dict(self) -> dict:
@@ -54,6 +59,10 @@ _RULES = {
     "status_bind": (lambda v: isinstance(v, str) and v, "an address to listen on"),
     "status_port": (lambda v: isinstance(v, int) and 0 < v < 65536, "a TCP port"),
     "promote_timeout_seconds": (lambda v: isinstance(v, (int, float)) and v > 0, "a positive number of seconds"),
+    "probe_interval_seconds": (lambda v: isinstance(v, (int, float)) and v > 0, "a positive number of seconds"),
+    "probe_timeout_seconds": (lambda v: isinstance(v, (int, float)) and v > 0, "a positive number of seconds"),
+    # One missed probe is never enough: a lost packet or a busy moment must not cost a manager its place.
+    "probe_failures": (lambda v: isinstance(v, int) and (v == 0 or v >= 2), "0 (off) or an integer of at least 2"),
     "docker_host": (lambda v: isinstance(v, str) and v.startswith(("unix://", "tcp://")), "unix:///... or tcp://..."),
 }
 

@@ -17,6 +17,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .decide import Action, Memory, decide, observe
+from .probe import Prober
 
 
 def now_iso() -> str:
@@ -33,6 +34,7 @@ class Reconciler:
         self.wake = threading.Event()
         self.lock = threading.Lock()
         self.was_leader = None
+        self.prober = None  # run() starts one: the other managers' swarm ports, dialled (probe.py)
         self.state = {
             "host": socket.gethostname(),
             "node_id": "",
@@ -43,6 +45,7 @@ class Reconciler:
             "last_resync": "",
             "last_error": "",
             "cluster": {},
+            "probes": {},
         }
 
     # -- output --------------------------------------------------------------------------------------
@@ -65,17 +68,24 @@ class Reconciler:
             with self.lock:
                 self.state.update(node_id=node_id, leader=False, leader_host="", last_resync=now_iso(),
                                   last_error="", cluster={})
+            if self.prober:
+                self.prober.watch(())
             return []
         if leader != self.was_leader:
             self.log(event="leadership", leader=leader, leader_host=leader_host,
                      msg="this manager leads and acts" if leader else "standing by; the leader acts")
             self.was_leader = leader
         snapshot = self.engine.snapshot()
+        if self.prober:
+            self.prober.watch(n["manager_addr"] for n in snapshot["nodes"]
+                              if n["role"] == "manager" and n["id"] != node_id)
+            snapshot["probes"] = self.prober.view()
         with self.lock:
             self.state.update(node_id=node_id, leader=leader, leader_host=leader_host, last_resync=now_iso(),
-                              last_error="", cluster=_cluster_view(snapshot))
+                              last_error="", cluster=_cluster_view(snapshot),
+                              probes=_probe_view(snapshot.get("probes") or {}, self.config.probe_failures))
         if not leader:
-            observe(snapshot, self.memory)
+            observe(snapshot, self.memory, self.config)
             return []
         actions = decide(snapshot, self.memory, self.config)
         for action in actions:
@@ -148,6 +158,8 @@ class Reconciler:
         self.log(event="start", msg="reconciler started", dry_run=self.config.dry_run, config=self.config.to_dict())
         threading.Thread(target=self.serve_status, daemon=True).start()
         threading.Thread(target=self.follow_events, daemon=True).start()
+        if self.config.probe_failures:
+            self.prober = Prober(self.config.probe_interval_seconds, self.config.probe_timeout_seconds)
         error_logged = ""
         while True:
             try:
@@ -177,3 +189,17 @@ def _cluster_view(snapshot: dict) -> dict:
         "services": {s["name"]: f"{running.get(s['id'], 0)}/{s['replicas'] if s['mode'] == 'replicated' else '-'}"
                      for s in snapshot["services"]},
     }
+
+
+def _probe_view(probes: dict, failures: int) -> dict:
+    """{manager address: answering | missed N | down since ...} for the status endpoint."""
+    view = {}
+    for addr, probe in sorted(probes.items()):
+        if not probe["failures"]:
+            view[addr] = "answering" if probe.get("last") else "not probed yet"
+        elif failures and probe["failures"] >= failures:
+            since = datetime.datetime.fromtimestamp(probe["down_since"], datetime.timezone.utc)
+            view[addr] = f"down since {since.strftime('%Y-%m-%dT%H:%M:%SZ')} ({probe['failures']} probes missed)"
+        else:
+            view[addr] = f"missed {probe['failures']}"
+    return view

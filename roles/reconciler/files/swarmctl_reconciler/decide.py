@@ -50,9 +50,23 @@ class Memory:
     rolled_back: set = field(default_factory=set)  # (service id, update started) already rolled back
 
 
-def observe(snapshot: dict, memory: Memory) -> None:
+def with_probes(nodes: list[dict], probes: dict, failures: int) -> list[dict]:
+    """The nodes, with every manager this reconciler's probes found down (`failures` failed probes in a row,
+    see probe.py) counted as unreachable since the first failed probe, though Swarm may still call it reachable.
+    Probes only ever add unreachability: a manager Swarm calls unreachable stays so, whatever its port says."""
+    seen = []
+    for node in nodes:
+        probe = probes.get(node.get("manager_addr") or "") if node["role"] == "manager" else None
+        if probe and failures and probe["failures"] >= failures and probe.get("down_since") is not None:
+            node = dict(node, reachability="unreachable", probe_down_since=probe["down_since"])
+        seen.append(node)
+    return seen
+
+
+def observe(snapshot: dict, memory: Memory, config=None) -> None:
     """What a standing-by manager keeps track of, so it can act at once when it becomes the leader."""
-    for node in snapshot["nodes"]:
+    failures = config.probe_failures if config is not None else 0
+    for node in with_probes(snapshot["nodes"], snapshot.get("probes") or {}, failures):
         if node["role"] == "manager":
             if node["reachability"] == "reachable":
                 memory.unreachable_since.pop(node["id"], None)
@@ -65,7 +79,8 @@ def decide(snapshot: dict, memory: Memory, config) -> list[Action]:
     """Actions for this snapshot. Updates memory as a side effect (timers, triggers, what was reported)."""
     nodes, services, tasks, now = snapshot["nodes"], snapshot["services"], snapshot["tasks"], snapshot["now"]
     actions: list[Action] = []
-    actions += quorum_actions(nodes, tasks, now, memory, config)
+    actions += quorum_actions(with_probes(nodes, snapshot.get("probes") or {}, config.probe_failures), tasks, now,
+                              memory, config)
     if any(a.kind in ("demote", "remove", "promote") for a in actions):
         return actions  # membership first; look at the rest on the next pass, against the new membership
     if any(a.kind == "report" and a.target == "quorum" for a in actions):
@@ -137,8 +152,11 @@ def quorum_actions(nodes, tasks, now, memory: Memory, config) -> list[Action]:
 
 
 def _down_since(node: dict, now: float) -> float:
-    """When a manager first seen unreachable went away: the node object's last update, if its status says
-    down (the status change is what updated it), else now (the grace period starts with this look)."""
+    """When a manager first seen unreachable went away: its first failed probe, if probes found it down; else
+    the node object's last update, if its status says down (the status change is what updated it); else now
+    (the grace period starts with this look)."""
+    if 0 < (node.get("probe_down_since") or 0) <= now:
+        return node["probe_down_since"]
     if node.get("state") == "down" and 0 < node.get("updated_ts", 0) <= now:
         return node["updated_ts"]
     return now
