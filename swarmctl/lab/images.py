@@ -217,14 +217,19 @@ def save_archive(client, references: list[str], path: Path) -> bool:
     if path.exists():
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    # The SDK saves one image per call; the engine's endpoint takes several.
-    response = client.api.get(f"{client.api.base_url}/images/get", params={"names": references}, stream=True)
-    response.raise_for_status()
-    with open(tmp, "wb") as handle:
-        for chunk in response.iter_content(chunk_size=1 << 20):
-            handle.write(chunk)
-    tmp.rename(path)
+    # One writer at a time, even across processes (two labs brought up at once by parallel test workers).
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            return False
+        tmp = path.with_name(path.name + ".part")
+        # The SDK saves one image per call; the engine's endpoint takes several.
+        response = client.api.get(f"{client.api.base_url}/images/get", params={"names": references}, stream=True)
+        response.raise_for_status()
+        with open(tmp, "wb") as handle:
+            for chunk in response.iter_content(chunk_size=1 << 20):
+                handle.write(chunk)
+        tmp.rename(path)
     return True
 
 
