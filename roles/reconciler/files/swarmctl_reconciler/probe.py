@@ -17,7 +17,7 @@ import time
 
 def split_addr(addr: str) -> tuple[str, int]:
     """'10.0.0.2:2377' or '[fd00::2]:2377' -> (host, port)."""
-    host, _, port = addr.rpartition(":")
+    host, dummy, port = addr.rpartition(":")
     return host.strip("[]"), int(port)
 
 
