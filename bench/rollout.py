@@ -3,6 +3,8 @@
 done by `docker service update` on a manager (same service, same update config: 6 replicas, parallelism 2,
 delay 5 s, start-first, healthcheck), and of the way back: `swarmctl rollback` beside `docker service
 rollback` (the service's rollback config: Swarm's default pace). Targets: swarmctl <= 1.05x the CLI for both.
+Then ten small services (2 replicas, one task at a time): a `swarmctl deploy` that changes one of them, beside
+one that changes all ten, whose rollouts run side by side. Target: ten at most 1.5x one.
 
 Uses a lab of its own (`bench-roll`, 172.25.97.0/24), provisioned by `swarmctl up`, removed at the end.
 Both rollouts start from v1 with every task running and v2 already pulled on every node (so neither pays for
@@ -15,6 +17,7 @@ Run: .venv/bin/python bench/rollout.py
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -93,8 +96,42 @@ def main() -> None:
             print(f"{what} of 6 replicas, swarmctl {step} (whole run): {toolkit:.1f} s "
                   f"(median of {rounds}: {', '.join(f'{t:.1f}' for t in toolkit_runs)}; "
                   f"{toolkit / cli:.2f}x the CLI; target <= 1.05x)")
+        side_by_side(inventory, rounds)
     finally:
         lab.down()
+
+
+def small_service(name: str, tag: str) -> dict:
+    return {"name": name, "image": f"westos.org/web:{tag}", "replicas": 2,
+            "healthcheck": {"test": "wget -q -O /dev/null http://127.0.0.1/", "interval": "3s", "timeout": "2s",
+                            "retries": 2, "start_period": "2s"},
+            "update_config": {"parallelism": 1, "delay": "2s", "failure_action": "rollback", "monitor": "4s",
+                              "order": "start-first"},
+            "stop_grace_period": "2s"}
+
+
+def side_by_side(inventory: str, rounds: int) -> None:
+    """One service changed against ten changed in one deploy (whole runs; the rest of the deploy is the same)."""
+    names = [f"svc{i}" for i in range(10)]
+    folder = Path(tempfile.mkdtemp(prefix="swarmctl-bench-"))
+
+    def deploy(tags: dict) -> None:
+        services = folder / "services.json"
+        services.write_text(json.dumps({"swarmctl_services": [small_service(n, tags.get(n, "v1")) for n in names]}))
+        swarmctl("deploy", "-i", inventory, "-e", f"@{services}")
+
+    deploy({})
+    one, ten = [], []
+    for dummy in range(rounds):
+        one.append(timed(lambda: deploy({"svc0": "v2"})))
+        deploy({})  # back, untimed
+        ten.append(timed(lambda: deploy({n: "v2" for n in names})))
+        deploy({})
+    print(f"deploy changing 1 of 10 services: {statistics.median(one):.1f} s "
+          f"(median of {rounds}: {', '.join(f'{t:.1f}' for t in one)})")
+    print(f"deploy changing 10 of 10 services, side by side: {statistics.median(ten):.1f} s "
+          f"(median of {rounds}: {', '.join(f'{t:.1f}' for t in ten)}; "
+          f"{statistics.median(ten) / statistics.median(one):.2f}x one; target <= 1.5x)")
 
 
 if __name__ == "__main__":

@@ -123,6 +123,23 @@ def owned_lab(name: str):
     return handle
 
 
+def runs_of(inventory_dir, since: float = 0.0) -> list[Path]:
+    """The kept swarmctl runs against an inventory in inventory_dir (a lab's folder) since then, oldest first:
+    with tests in two processes, the newest run of all may be another lab's, still going."""
+    from swarmctl import paths
+
+    found = []
+    for run in paths.runs_dir().iterdir() if paths.runs_dir().exists() else []:
+        try:
+            command = (run / "artifacts" / "run" / "command").read_text()
+            modified = run.stat().st_mtime
+        except OSError:
+            continue
+        if modified >= since and f"{Path(inventory_dir)}/" in command:
+            found.append((modified, run))
+    return [run for dummy, run in sorted(found)]
+
+
 def running_tasks_per_node(lab, service: str, via: str) -> dict:
     """{node: running tasks of service}, as `docker service ps` on the manager `via` shows them."""
     from swarmctl.lab.lab import container_name

@@ -39,7 +39,7 @@ _TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
 _DIGEST_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$")
 _SERVICE_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
 # What an item of swarmctl_services may hold: the service options of swarmctl_service, and `expose`.
-SERVICE_ITEM_KEYS = sorted(set(SERVICE_OPTIONS) | {"expose"})
+SERVICE_ITEM_KEYS = sorted(set(SERVICE_OPTIONS) | {"expose", "deploy_order"})
 # What a service's secrets and configs references may hold (swarmctl_service: target file, owner, mode).
 OBJECT_REFERENCE_KEYS = {"secrets": {"name", "target", "uid", "gid", "mode", "pending"},
                          "configs": {"name", "target", "uid", "gid", "mode", "pending", "data", "labels"}}
@@ -91,13 +91,14 @@ def check_service(item, index: int) -> list[str]:
     problems = []
     for key in sorted(set(item) - set(SERVICE_ITEM_KEYS)):
         problems.append(f"{where}: {key!r} is not a service option{_suggest(key, SERVICE_ITEM_KEYS)}; the options "
-                        "are those of swarmctl_service (see plugins/modules/swarmctl_service.py) and `expose`")
+                        "are those of swarmctl_service (see plugins/modules/swarmctl_service.py), `expose` and "
+                        "`deploy_order`")
     if problems:
         return problems
     if not isinstance(name, str) or not _SERVICE_NAME_RE.match(name):
         problems.append(f"{where}: name {name!r} is not a service name (letters, digits, '_', '.', '-'; "
                         "at most 63 characters, starting with a letter or digit)")
-    options = {k: v for k, v in item.items() if k != "expose"}
+    options = {k: v for k, v in item.items() if k not in ("expose", "deploy_order")}
     validated = ArgumentSpecValidator(SERVICE_OPTIONS).validate(options)
     for error in validated.errors:
         problems.append(f"{where}: {error}")
@@ -118,6 +119,10 @@ def check_service(item, index: int) -> list[str]:
     replicas = params.get("replicas")
     if isinstance(replicas, int) and replicas < 0:
         problems.append(f"{where}: replicas must be 0 or more, not {replicas}")
+    order = item.get("deploy_order", 0)
+    if isinstance(order, bool) or not isinstance(order, int):
+        problems.append(f"{where}: deploy_order must be a whole number (services of one deploy_order roll out side "
+                        f"by side, lower ones first), not {order!r}")
     if "expose" in item:
         expose = item["expose"]
         if not isinstance(expose, dict) or set(expose) - {"port", "target"} or not {"port", "target"} <= set(expose):

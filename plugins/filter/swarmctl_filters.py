@@ -200,6 +200,14 @@ def swarmctl_read_files(paths, dest_dir):
     return out
 
 
+def swarmctl_deploy_waves(services, only=None):
+    """The services' names in waves, lowest deploy_order first (0 when not given): the services of one wave are
+    rolled out side by side, a wave after the one before has converged. only: the names to keep (all if empty)."""
+    chosen = [s for s in services or [] if not only or s.get("name") in only]
+    orders = sorted({int(s.get("deploy_order", 0)) for s in chosen})
+    return [[s["name"] for s in chosen if int(s.get("deploy_order", 0)) == order] for order in orders]
+
+
 def swarmctl_object_refs(secrets, configs):
     """[{kind, name}] for swarmctl_secrets and swarmctl_configs: what a loop over them shows (never a value)."""
     return ([{"kind": "secret", "name": o.get("name")} for o in secrets or []]
@@ -361,6 +369,7 @@ class FilterModule:
             "swarmctl_join_addrs": swarmctl_join_addrs,
             "swarmctl_read_files": swarmctl_read_files,
             "swarmctl_object_refs": swarmctl_object_refs,
+            "swarmctl_deploy_waves": swarmctl_deploy_waves,
             "swarmctl_object_value": swarmctl_object_value,
             "swarmctl_object_shapes": swarmctl_object_shapes,
             "swarmctl_object_versions": swarmctl_object_versions,

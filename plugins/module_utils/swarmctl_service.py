@@ -451,49 +451,98 @@ def image_lookup_problem(image: str, registry: str, explanation: str) -> str:
 
 
 # -- following a rollout, on a manager's engine ---------------------------------------------------------
-def follow_rollout(api, name: str, since, mode: dict, expect_rollout: bool, timeout: float):
-    """Wait until the rollout of service NAME that started at `since` ends (expect_rollout: its tasks are
-    replaced; else only its end state or settled tasks count). Returns (rollout, running 'n/m', failure lines,
-    the engine's message); rollout is converged, paused, rolled_back or timeout."""
-    deadline = time.monotonic() + timeout
-    names = {n["ID"]: n.get("Description", {}).get("Hostname", n["ID"][:12]) for n in api.nodes()}
-    watch = None
-    rollout = "timeout"
-    while True:
-        svc = _inspect_or_none(api, name)
+def rollout_failure(name: str, image: str, verb: str, rollout: str, now_image: str, failures: list, message: str,
+                    running: str, wait_timeout) -> str:
+    """What to tell an operator about a rollout of service NAME that did not converge: how it ended, what the
+    service runs now, the engine's message and the failing tasks."""
+    what = {"rolled_back": f"rolled back; the service runs {now_image.split('@')[0]} again",
+            "paused": "paused; fix the cause and run again, or roll back (swarmctl rollback)",
+            "timeout": f"did not finish within {wait_timeout}s"}[rollout]
+    detail = f" {len(failures)} task failure(s): " + "; ".join(failures[:5]) if failures else ""
+    return (f"{verb} {name} to {image or 'its new spec'}: the rollout {what}. {message}.{detail} "
+            f"({running} tasks running)")
+
+
+def live_image(api, name: str) -> str:
+    """The image service NAME runs now (empty when it is gone)."""
+    svc = _inspect_or_none(api, name) or {}
+    return svc.get("Spec", {}).get("TaskTemplate", {}).get("ContainerSpec", {}).get("Image", "")
+
+
+class RolloutFollower:
+    """The rollout of service NAME that started at `since`, looked at step by step (expect_rollout: its tasks are
+    replaced; else only its end state or settled tasks count), so that one loop can follow many services side
+    by side. step() returns None while it goes on, then (rollout, running 'n/m', failure lines, the engine's
+    message); rollout is converged, paused, rolled_back or timeout."""
+
+    def __init__(self, api, name: str, since, mode: dict, expect_rollout: bool, timeout: float):
+        self.api, self.name, self.since, self.mode, self.expect_rollout = api, name, since, mode, expect_rollout
+        self.deadline = time.monotonic() + timeout
+        self.started = time.monotonic()
+        self.watch = None
+        self.outcome = None
+        self.seconds = None
+
+    def step(self, nodes=None):
+        """One look (nodes: the engine's node list, read once for every service followed in this round)."""
+        if self.outcome is not None:
+            return self.outcome
+        nodes = self.api.nodes() if nodes is None else nodes
+        svc = _inspect_or_none(self.api, self.name)
         status = (svc or {}).get("UpdateStatus") or {}
-        fresh = bool(status) and parse_time(status.get("StartedAt", "")) >= since
-        tasks = api.tasks(filters={"service": name})
-        eligible = sum(1 for n in api.nodes() if n.get("Status", {}).get("State") == "ready"
+        fresh = bool(status) and parse_time(status.get("StartedAt", "")) >= self.since
+        tasks = self.api.tasks(filters={"service": self.name})
+        eligible = sum(1 for n in nodes if n.get("Status", {}).get("State") == "ready"
                        and n.get("Spec", {}).get("Availability") == "active")
-        mode_now = svc["Spec"]["Mode"] if svc else mode
+        mode_now = svc["Spec"]["Mode"] if svc else self.mode
         state = status.get("State") if fresh else None
-        if expect_rollout:
+        rollout = None
+        if self.expect_rollout:
             # Only tasks the rollout made count (old ones run on until replaced). Not the engine's own
             # `_up-to-date` task filter: on Docker 20.10 it crashes the daemon while a task has no node yet.
-            new_tasks = [t for t in tasks if parse_time(t.get("CreatedAt", "")) >= since]
+            new_tasks = [t for t in tasks if parse_time(t.get("CreatedAt", "")) >= self.since]
             running, wanted = convergence(new_tasks, mode_now, eligible)
-            if watch is None and svc:
-                watch = RolloutWatch(monitor_seconds(svc["Spec"].get("UpdateConfig")),
-                                     monitor_seconds(svc["Spec"].get("RollbackConfig")))
-            verdict = watch.verdict(state, running, wanted, time.monotonic()) if watch else None
-            if verdict:
-                rollout = verdict
-                break
+            if self.watch is None and svc:
+                self.watch = RolloutWatch(monitor_seconds(svc["Spec"].get("UpdateConfig")),
+                                          monitor_seconds(svc["Spec"].get("RollbackConfig")))
+            rollout = self.watch.verdict(state, running, wanted, time.monotonic()) if self.watch else None
         else:
             # No task changes (replicas, labels): the engine's end state, or the tasks settled.
             running, wanted = convergence(tasks, mode_now, eligible)
             if state in ROLLOUT_OUTCOME and (state != "completed" or running >= wanted):
                 rollout = ROLLOUT_OUTCOME[state]
-                break
-            if not fresh and running >= wanted and _settled(tasks):
+            elif not fresh and running >= wanted and _settled(tasks):
                 rollout = "converged"
-                break
-        if time.monotonic() > deadline:
-            break
+        if rollout is None and time.monotonic() > self.deadline:
+            rollout = "timeout"
+        if rollout is None:
+            return None
+        names = {n["ID"]: n.get("Description", {}).get("Hostname", n["ID"][:12]) for n in nodes}
+        window = [task_summary(t, names) for t in tasks if parse_time(t.get("UpdatedAt", "")) >= self.since]
+        self.outcome = (rollout, f"{running}/{wanted}", failure_lines(window), status.get("Message", ""))
+        self.seconds = round(time.monotonic() - self.started, 1)
+        return self.outcome
+
+
+def follow_rollout(api, name: str, since, mode: dict, expect_rollout: bool, timeout: float):
+    """Wait until the rollout of service NAME that started at `since` ends; see RolloutFollower."""
+    follower = RolloutFollower(api, name, since, mode, expect_rollout, timeout)
+    while True:
+        outcome = follower.step()
+        if outcome is not None:
+            return outcome
         time.sleep(0.2)
-    window = [task_summary(t, names) for t in tasks if parse_time(t.get("UpdatedAt", "")) >= since]
-    return rollout, f"{running}/{wanted}", failure_lines(window), status.get("Message", "")
+
+
+def follow_rollouts(api, followers: list, interval: float = 0.5) -> None:
+    """Follow many rollouts together until each has its outcome (follower.outcome): one node list a round, and
+    one look at each service still rolling."""
+    while any(f.outcome is None for f in followers):
+        nodes = api.nodes()
+        for follower in followers:
+            follower.step(nodes)
+        if any(f.outcome is None for f in followers):
+            time.sleep(interval)
 
 
 def _settled(tasks):

@@ -150,7 +150,10 @@ options:
     description: Time to wait for a task to stop before killing it.
     type: str
   wait:
-    description: Follow the rollout until it converges, pauses or rolls back.
+    description:
+      - Follow the rollout until it converges, pauses or rolls back.
+      - With V(false), the update is started and the module returns at once, with C(follow) saying what
+        M(swarmctl.swarm.swarmctl_rollouts) needs to follow it, beside others started the same way.
     type: bool
     default: true
   wait_timeout:
@@ -232,6 +235,12 @@ seconds:
   description: How long the rollout took.
   returned: when it acted
   type: float
+follow:
+  description: >-
+    With O(wait=false), the rollout this run started (or found under way): name, since (the engine's time when
+    it started), mode, expect_rollout, verb, image, wait_timeout; give it to M(swarmctl.swarm.swarmctl_rollouts).
+  returned: when a rollout was started or found under way and not followed
+  type: dict
 leader:
   description: Host name of the swarm's leader (empty when there is none), where O(on_leader_only) skipped.
   returned: when skipped
@@ -254,8 +263,10 @@ from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_service im
     engine_time,
     follow_rollout,
     image_lookup_problem,
+    live_image,
     merge_partial,
     parse_time,
+    rollout_failure,
     same_image,
     spec_differences,
 )
@@ -526,7 +537,11 @@ def run(module, api, service):
         # runs its declared spec (paused, or rolled back to another one).
         status = (current or {}).get("UpdateStatus") or {}
         rebalancing = REBALANCING_LABEL in (current or {}).get("Spec", {}).get("Labels", {})
-        if p["wait"] and status.get("State") in ("updating", "rollback_started") and not rebalancing:
+        if not p["wait"] and status.get("State") in ("updating", "rollback_started") and not rebalancing:
+            result["follow"] = dict(_to_follow(p, parse_time(status.get("StartedAt", "")), current["Spec"]["Mode"],
+                                               True, "updating"),
+                                    resumed=True, declared_image=desired["TaskTemplate"]["ContainerSpec"]["Image"])
+        elif p["wait"] and status.get("State") in ("updating", "rollback_started") and not rebalancing:
             rollout, running, failures, message = service.follow(parse_time(status.get("StartedAt", "")),
                                                                  current["Spec"]["Mode"], True)
             result.update(rollout=rollout, running=running, failed_tasks=failures)
@@ -551,10 +566,12 @@ def run(module, api, service):
         service.create(desired)
     else:
         service.update(current, desired)
-    if not p["wait"]:
-        return result
     # A change to the task template rolls tasks out; a change elsewhere (replicas, labels) does not.
     expect_rollout = current is not None and any(c.startswith("TaskTemplate") for c in changes)
+    if not p["wait"]:
+        result["follow"] = _to_follow(p, since, desired["Mode"], expect_rollout,
+                                      {"created": "creating", "recreated": "recreating"}.get(action, "updating"))
+        return result
     rollout, running, failures, message = service.follow(since, desired["Mode"], expect_rollout)
     result.update(rollout=rollout, running=running, failed_tasks=failures)
     if rollout != "converged":
@@ -575,13 +592,14 @@ def differences(desired, live):
 
 
 def _rollout_failure(p, verb, rollout, service, failures, message, running):
-    now_image = (service.current() or {}).get("Spec", {}).get("TaskTemplate", {}).get("ContainerSpec", {}).get("Image", "")
-    what = {"rolled_back": f"rolled back; the service runs {now_image.split('@')[0]} again",
-            "paused": "paused; fix the cause and run again, or roll back (swarmctl rollback)",
-            "timeout": f"did not finish within {p['wait_timeout']}s"}[rollout]
-    detail = f" {len(failures)} task failure(s): " + "; ".join(failures[:5]) if failures else ""
-    return (f"{verb} {p['name']} to {p['image'] or 'its new spec'}: the rollout {what}. {message}.{detail} "
-            f"({running} tasks running)")
+    return rollout_failure(p["name"], p["image"], verb, rollout, live_image(service.api, p["name"]), failures,
+                           message, running, p["wait_timeout"])
+
+
+def _to_follow(p, since, mode, expect_rollout, verb):
+    """What swarmctl_rollouts needs to follow this service's rollout (O(wait=false) started it)."""
+    return dict(name=p["name"], since=since.isoformat(), mode=mode, expect_rollout=expect_rollout, verb=verb,
+                image=p["image"] or "", wait_timeout=p["wait_timeout"])
 
 
 def _mode_name(spec):

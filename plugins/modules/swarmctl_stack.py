@@ -112,7 +112,13 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
-from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_service import ENGINE_OWNED, engine_time, follow_rollout, same_image
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_service import (
+    ENGINE_OWNED,
+    RolloutFollower,
+    engine_time,
+    follow_rollouts,
+    same_image,
+)
 
 NAMESPACE_LABEL = "com.docker.stack.namespace"
 
@@ -266,18 +272,23 @@ def main():
                                    if _comparable(after[n]["Spec"]) != _comparable(before[n]["Spec"]))
         result["objects"] = sorted(stack_objects(api, p["name"]) - objects_before) + made
         result["changed"] = any(result[k] for k in ("created", "updated", "removed", "objects"))
-        failed = []
+        followed = {}
         for short in result["created"] + result["updated"]:
             svc = after[short]
             # As swarmctl_service follows one: a change to the task template rolls tasks out; a new service or
             # a change elsewhere (replicas, labels) has only to settle.
             rolls = short in before and (_comparable({"TaskTemplate": svc["Spec"]["TaskTemplate"]})
                                          != _comparable({"TaskTemplate": before[short]["Spec"]["TaskTemplate"]}))
-            rollout, running, failures, message = follow_rollout(
-                api, svc["Spec"]["Name"], since, svc["Spec"]["Mode"], rolls, p["wait_timeout"])
+            followed[short] = RolloutFollower(api, svc["Spec"]["Name"], since, svc["Spec"]["Mode"], rolls,
+                                              p["wait_timeout"])
+        # The deploy started every service's rollout at once; they are followed together, each to its own end.
+        follow_rollouts(api, list(followed.values()))
+        failed = []
+        for short, follower in followed.items():
+            rollout, running, failures, message = follower.outcome
             result["rollouts"][short] = {"rollout": rollout, "running": running}
             if rollout != "converged":
-                failed.append(f"service {svc['Spec']['Name']} {rollout.replace('_', ' ')} ({running} running)"
+                failed.append(f"service {follower.name} {rollout.replace('_', ' ')} ({running} running)"
                               f"{': ' + message if message else ''}"
                               f"{'; ' + '; '.join(failures[:3]) if failures else ''}")
     except EngineAPIError as exc:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import secrets as random
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from helpers import LoadLoop, on, swarmctl
-from swarmctl import paths
+from helpers import LoadLoop, on, runs_of, swarmctl
 from test_reconciler import wait_until
 
 pytestmark = pytest.mark.lab
@@ -44,12 +44,11 @@ def read_by_tasks(lab, hosts) -> set[str]:
     return seen
 
 
-def kept_by_runs(since: float) -> str:
-    """Everything ansible-runner kept of the runs since then: output, events, settings."""
+def kept_by_runs(lab_dir: Path, since: float) -> str:
+    """Everything ansible-runner kept of the lab's runs since then: output, events, settings."""
     text = []
-    for run in paths.runs_dir().iterdir():
-        if run.stat().st_mtime >= since:
-            text += [f.read_text(errors="replace") for f in run.rglob("*") if f.is_file()]
+    for run in runs_of(lab_dir, since):
+        text += [f.read_text(errors="replace") for f in run.rglob("*") if f.is_file()]
     return "\n".join(text)
 
 
@@ -63,7 +62,7 @@ def test_a_changed_secret_rolls_the_service_without_a_failed_request_and_the_old
     assert wait_until(lambda: on(lab, "base2", "docker", "service", "inspect", "web", "--format",
                                  "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}")
                       not in ("updating", "rollback_started"), 180)
-    started = max(p.stat().st_mtime for p in paths.runs_dir().iterdir()) if paths.runs_dir().exists() else 0
+    started = time.time() - 1  # the runs made from here on
     try:
         made = swarmctl("deploy", "-i", _inventory(result, first), "--json")
         assert made.rc == 0, made.why()
@@ -88,7 +87,7 @@ def test_a_changed_secret_rolls_the_service_without_a_failed_request_and_the_old
 
         for run in (made, rolled, again, predicted):
             assert all(v not in run.output for v in (first, second, third)), "no value on screen"
-        kept = kept_by_runs(started)
+        kept = kept_by_runs(Path(result["inventory"]).parent, started)
         assert all(v not in kept for v in (first, second, third)), "no value in what ansible-runner kept"
     finally:
         back = swarmctl("deploy", "-i", _inventory(result, None), "--json")

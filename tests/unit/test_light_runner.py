@@ -106,7 +106,7 @@ def test_results_carrying_secrets_are_hidden_and_others_are_not():
 
 
 @pytest.mark.parametrize("name", ["swarmctl_swarm_info", "swarmctl_swarm", "swarmctl_node", "swarmctl_service",
-                                  "swarmctl_status"])
+                                  "swarmctl_status", "swarmctl_rollouts"])
 def test_the_light_modules_use_only_what_the_stand_in_has(name):
     """A module or module_util run this way may use only the AnsibleModule members the stand-in provides."""
     import re

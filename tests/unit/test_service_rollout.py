@@ -77,3 +77,54 @@ def test_a_service_the_reconciler_is_rebalancing_reads_as_declared():
     assert "UpdateConfig.Order" in spec_differences(declared, live)
     assert spec_differences(declared, as_declared(live, REBALANCING_LABEL)) == []
     assert as_declared(declared, REBALANCING_LABEL) is declared
+
+
+class FakeEngine:
+    """Services whose UpdateStatus turns to an end state after a number of looks; counts the node list reads."""
+
+    def __init__(self, ends):
+        self.ends = ends  # name -> (looks before the end, end state)
+        self.looks = {name: 0 for name in ends}
+        self.node_reads = 0
+
+    def nodes(self):
+        self.node_reads += 1
+        return [{"ID": f"n{i}", "Status": {"State": "ready"}, "Spec": {"Availability": "active"},
+                 "Description": {"Hostname": f"base{i}"}} for i in (2, 3, 4)]
+
+    def inspect_service(self, name):
+        self.looks[name] += 1
+        after, end = self.ends[name]
+        state = end if self.looks[name] > after else "updating"
+        return {"Spec": {"Name": name, "Mode": REPLICATED_6},
+                "UpdateStatus": {"State": state, "StartedAt": "2026-12-03T01:00:01Z", "Message": f"{name} {state}"}}
+
+    def tasks(self, filters):
+        return [{"DesiredState": "running", "Status": {"State": "running"}, "CreatedAt": "2026-12-03T01:00:02Z",
+                 "UpdatedAt": "2026-12-03T01:00:02Z", "NodeID": "n2"} for _ in range(6)]
+
+
+def test_rollouts_are_followed_together_each_to_its_own_end():
+    from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_service import (RolloutFollower,
+                                                                                          follow_rollouts,
+                                                                                          parse_time)
+
+    engine = FakeEngine({"web": (1, "completed"), "api": (3, "rollback_completed"), "db": (2, "paused")})
+    since = parse_time("2026-12-03T01:00:00Z")
+    followers = [RolloutFollower(engine, name, since, REPLICATED_6, False, 60) for name in ("web", "api", "db")]
+    follow_rollouts(engine, followers, interval=0)
+    assert [f.outcome[0] for f in followers] == ["converged", "rolled_back", "paused"]
+    # One node list a round for every service followed, and no look at a service once it has its end.
+    assert engine.node_reads == 4 and engine.looks == {"web": 2, "api": 4, "db": 3}
+    assert all(f.seconds is not None for f in followers)
+
+
+def test_a_rollout_that_did_not_converge_is_told_with_what_runs_now():
+    from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_service import rollout_failure
+
+    told = rollout_failure("api", "reg:5000/api:v3", "updating", "rolled_back", "reg:5000/api:v2@sha256:ab",
+                           ["api.1 on base3: failed: exit 1"], "rollback completed", "6/6", 300)
+    assert told.startswith("updating api to reg:5000/api:v3: the rollout rolled back; the service runs "
+                           "reg:5000/api:v2 again.")
+    assert "1 task failure(s): api.1 on base3" in told and "(6/6 tasks running)" in told
+    assert "did not finish within 300s" in rollout_failure("api", "", "creating", "timeout", "", [], "", "0/6", 300)

@@ -180,3 +180,13 @@ def test_a_manager_never_demoted_is_refused_at_once():
     with pytest.raises(SystemExit, match="demote it first"):
         swarmctl_swarm.leave(_Module(), engine, before)
     assert engine.left is None and engine.steps == 100
+
+
+def test_services_roll_out_in_waves_of_their_deploy_order():
+    from swarmctl_filters import swarmctl_deploy_waves
+
+    services = [{"name": "web", "deploy_order": 2}, {"name": "db"}, {"name": "api", "deploy_order": 2},
+                {"name": "cache", "deploy_order": -1}, {"name": "worker"}]
+    assert swarmctl_deploy_waves(services) == [["cache"], ["db", "worker"], ["web", "api"]]
+    assert swarmctl_deploy_waves(services, ["api", "db"]) == [["db"], ["api"]]
+    assert swarmctl_deploy_waves([]) == [] and swarmctl_deploy_waves(None) == []

@@ -97,6 +97,8 @@ def test_the_seed_services_and_defaults_are_fine():
     ({**WEB, "name": "bad name!"}, "is not a service name"),
     ({**WEB, "expose": {"port": 0, "target": 80}}, "expose.port must be a TCP port"),
     ({**WEB, "expose": 8080}, "expose must be {port: PUBLISHED"),
+    ({**WEB, "deploy_order": "first"}, "deploy_order must be a whole number"),
+    ({**WEB, "deploy_order": True}, "deploy_order must be a whole number"),
     ({**WEB, "mode": "everywhere"}, "mode"),
     ({**WEB, "secrets": [{"source": "db"}]}, "secrets[0] needs the name of the secret"),
     ({**WEB, "secrets": [{"name": "db", "traget": "x"}]}, "'traget' is not a secret reference key (did you mean 'target'?)"),
@@ -173,8 +175,8 @@ def test_a_service_item_reaches_the_module_whole_but_for_the_roles_own_keys():
     role = Path(__file__).resolve().parents[2] / "roles/services"
     role_keys = yaml.safe_load((role / "defaults/main.yml").read_text())["services_role_keys"]
     assert set(SERVICE_ITEM_KEYS) - set(SERVICE_OPTIONS) == set(role_keys)
-    tasks = yaml.safe_load((role / "tasks/main.yml").read_text())
+    tasks = yaml.safe_load((role / "tasks/deploy_wave.yml").read_text())
     (deploy,) = [t for t in tasks if "swarmctl.swarm.swarmctl_service" in t]
     assert deploy["args"].replace(" ", "") == ("{{services_item|ansible.builtin.dict2items|rejectattr('key','in',"
                                                "services_role_keys)|ansible.builtin.items2dict}}")
-    assert set(deploy["swarmctl.swarm.swarmctl_service"]) <= set(SERVICE_OPTIONS) | {"wait_timeout"}
+    assert set(deploy["swarmctl.swarm.swarmctl_service"]) <= set(SERVICE_OPTIONS) | {"wait_timeout", "wait"}
