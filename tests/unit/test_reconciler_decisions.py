@@ -166,6 +166,32 @@ def test_the_prober_dials_a_real_listener_and_notices_when_it_goes():
     assert prober.view() == {}
 
 
+def test_a_manager_given_back_at_once_is_probed_on():
+    import time
+
+    from swarmctl_reconciler.probe import Prober
+
+    looks = []
+    prober = Prober(interval=0.02, timeout=0.1, connect=lambda address, timeout: looks.append(address) or _Closable())
+    addr = "10.0.0.2:2377"
+    try:
+        prober.watch([addr])
+        prober.watch([])  # removed (demoted) and given back (promoted) before its thread looked again
+        prober.watch([addr])
+        deadline = time.monotonic() + 5
+        while not prober.view()[addr]["last"] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert prober.view()[addr]["last"], "the address given back is probed again"
+        assert len(prober.threads) == 1
+    finally:
+        prober.watch([])
+
+
+class _Closable:
+    def close(self):
+        pass
+
+
 def test_probe_settings_are_checked():
     with pytest.raises(cfg.ConfigError, match="probe_failures must be 0 \\(off\\) or an integer of at least 2"):
         cfg.parse({"probe_failures": 1})

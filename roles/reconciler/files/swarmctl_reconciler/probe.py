@@ -40,23 +40,25 @@ class Prober:
             for addr in addrs - set(self.results):
                 self.results[addr] = {"failures": 0, "down_since": None, "last": None}
             for addr in addrs:
-                thread = self.threads.get(addr)
-                if thread is None or not thread.is_alive():
+                # A thread listed here probes on: it leaves the list in the same locked step as it decides to
+                # stop, so an address given back meanwhile is never left without one.
+                if addr not in self.threads:
                     thread = threading.Thread(target=self._loop, args=(addr,), daemon=True, name=f"probe {addr}")
                     self.threads[addr] = thread
                     thread.start()
 
-    def _watched(self, addr: str) -> bool:
+    def _still_watched(self, addr: str) -> bool:
         with self.lock:
-            return addr in self.results
+            if addr in self.results:
+                return True
+            self.threads.pop(addr, None)
+            return False
 
     def _loop(self, addr: str) -> None:
-        while self._watched(addr):
+        while self._still_watched(addr):
             started = time.monotonic()
             self.record(addr, self.probe(addr))
             time.sleep(max(0.0, self.interval - (time.monotonic() - started)))
-        with self.lock:
-            self.threads.pop(addr, None)
 
     def probe(self, addr: str) -> bool:
         try:
