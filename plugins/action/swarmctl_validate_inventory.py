@@ -39,7 +39,9 @@ _TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
 _DIGEST_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$")
 _SERVICE_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
 # What an item of swarmctl_services may hold: the service options of swarmctl_service, and `expose`.
-SERVICE_ITEM_KEYS = sorted(set(SERVICE_OPTIONS) | {"expose", "deploy_order"})
+# Keys of a swarmctl_services item that are the services role's own (roles/services: services_role_keys).
+SERVICE_ROLE_KEYS = ("expose", "deploy_order")
+SERVICE_ITEM_KEYS = sorted(set(SERVICE_OPTIONS) | set(SERVICE_ROLE_KEYS))
 # What a service's secrets and configs references may hold (swarmctl_service: target file, owner, mode).
 OBJECT_REFERENCE_KEYS = {"secrets": {"name", "target", "uid", "gid", "mode", "pending"},
                          "configs": {"name", "target", "uid", "gid", "mode", "pending", "data", "labels"}}
@@ -98,7 +100,7 @@ def check_service(item, index: int) -> list[str]:
     if not isinstance(name, str) or not _SERVICE_NAME_RE.match(name):
         problems.append(f"{where}: name {name!r} is not a service name (letters, digits, '_', '.', '-'; "
                         "at most 63 characters, starting with a letter or digit)")
-    options = {k: v for k, v in item.items() if k not in ("expose", "deploy_order")}
+    options = {k: v for k, v in item.items() if k not in SERVICE_ROLE_KEYS}
     validated = ArgumentSpecValidator(SERVICE_OPTIONS).validate(options)
     for error in validated.errors:
         problems.append(f"{where}: {error}")
@@ -228,8 +230,7 @@ def check_variables(values: dict, hosts: dict | None = None) -> list[str]:
     if bind is not None and not (isinstance(bind, str) and _is_ip(bind)):
         errors.append(f"reconciler_status_bind {bind!r} is not an IP address to listen on (e.g. 127.0.0.1)")
     failures = values.get("reconciler_probe_failures")
-    if failures is not None and (isinstance(failures, bool) or str(failures) not in ("0",) and not (
-            str(failures).isdigit() and int(failures) >= 2)):
+    if failures is not None and (isinstance(failures, bool) or not str(failures).isdigit() or int(failures) == 1):
         errors.append("reconciler_probe_failures must be 0 (wait for Swarm alone) or a whole number of at least 2 "
                       f"(one missed probe is never enough to give up on a manager), not {failures!r}")
     for key, least in (("reconciler_manager_grace_seconds", 0), ("reconciler_desired_managers", 1),
