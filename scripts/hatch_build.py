@@ -1,6 +1,6 @@
 """Hatch build hook: the wheel carries the Ansible content it runs, the collection swarmctl.swarm
 (swarmctl/collections/ansible_collections/swarmctl/swarm/, a folder Ansible searches as it is), file by file, never
-the secrets a used checkout holds next to its inventories (credentials/ folders) nor bytecode.
+the secrets a used checkout holds next to its inventories (credentials/ folders), its package bundles, nor bytecode.
 
 Not a `force-include` of whole folders, which takes everything in them, nor `sources`, which editable
 installs do not support."""
@@ -13,7 +13,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 CONTENT = ("playbooks", "roles", "plugins", "inventory", "meta")
 WHEEL_CONTENT = "swarmctl/collections/ansible_collections/swarmctl/swarm"
-LEFT_OUT = {"credentials", "__pycache__"}
+LEFT_OUT = {"credentials", "package-bundles", "__pycache__"}
 
 
 def content_files(root: Path) -> dict[str, str]:

@@ -244,6 +244,19 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("services", nargs="+", metavar="SERVICE")
     rollback.set_defaults(playbook="rollback.yml")
 
+    bundle = sub.add_parser("package-bundle", parents=[common, _playbook_options()],
+                            help="download the engine's packages once, for hosts with no mirror (playbooks/package-bundle.yml)",
+                            description="On HOST (a host of the inventory, or localhost), download the engine's and "
+                            "the registry's Debian packages and everything they depend on into one package bundle, "
+                            "and keep it on the control machine as DIR/<distribution>-<release>-<arch>.tar. Hosts of "
+                            "that release with no route to any mirror then install from it alone "
+                            "(docker_engine_package_source: bundle). Installs nothing on HOST.")
+    bundle.add_argument("--host", dest="bundle_host", required=True, metavar="HOST",
+                        help="a host that reaches a Debian mirror and runs the offline hosts' release")
+    bundle.add_argument("--output", dest="bundle_output", metavar="DIR",
+                        help="where to keep the bundle (default: package-bundles/ next to the inventory)")
+    bundle.set_defaults(playbook="package-bundle.yml")
+
     scale = sub.add_parser("scale", parents=[common, _playbook_options()],
                            help="change services' replica counts (playbooks/scale.yml)",
                            description="Set replica counts, e.g. `swarmctl scale web=10`; nothing else in the "
@@ -452,6 +465,11 @@ def _service_vars(args) -> list[str]:
                 raise UsageError(f"scale takes SERVICE=REPLICAS (e.g. web=6), not {item!r}")
             scale[name] = int(count)
         return [json.dumps({"services_scale": scale})]
+    if args.command == "package-bundle":
+        found = {"bundle_host": args.bundle_host}
+        if args.bundle_output:
+            found["docker_engine_bundle_dir"] = str(Path(args.bundle_output).expanduser().resolve())
+        return [json.dumps(found)]
     if args.command == "reconcile":
         return [json.dumps({"reconcile_dry_run": args.dry_run})]
     if args.command == "backup":

@@ -5,6 +5,7 @@ it uses for swarm traffic, and refuse hosts swarmctl cannot provision - one task
 from __future__ import annotations
 
 import ipaddress
+import shlex
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
@@ -14,6 +15,7 @@ ARGUMENT_SPEC = dict(
     refresh=dict(type="bool", default=False),
     supported_os_families=dict(type="list", elements="str", required=True),
     advertise_addr=dict(type="str"),
+    packages=dict(type="list", elements="str", default=[]),
 )
 
 
@@ -51,6 +53,26 @@ def unsupported(facts: dict, families: list[str]) -> str | None:
             "Debian/Ubuntu packages and manages it with systemd.")
 
 
+def host_query(packages: list[str]) -> str:
+    """One shell command (no Python needed) that prints the host's platform and the state of each package."""
+    names = " ".join(shlex.quote(name) for name in packages)
+    query = f"; dpkg-query -W -f='package ${{Package}} ${{db:Status-Status}}\\n' {names} 2>/dev/null" if packages else ""
+    return ('. /etc/os-release 2>/dev/null; arch=$(dpkg --print-architecture 2>/dev/null || uname -m); '
+            f'echo "platform ${{ID:-unknown}}-${{VERSION_ID:-unknown}}-$arch"{query}; true')
+
+
+def parse_host_query(text: str, packages: list[str]) -> tuple[str, list[str]]:
+    """(platform, the packages of the list not installed) from host_query's output."""
+    platform, installed = "unknown", set()
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) == 2 and words[0] == "platform":
+            platform = words[1]
+        elif len(words) == 3 and words[0] == "package" and words[2] == "installed":
+            installed.add(words[1])
+    return platform, [name for name in packages if name not in installed]
+
+
 def _namespaced(facts: dict) -> dict:
     """Facts as setup returns them (ansible_distribution) to the names ansible_facts uses (distribution)."""
     return {key[len("ansible_"):] if key.startswith("ansible_") else key: value for key, value in facts.items()}
@@ -66,7 +88,7 @@ class ActionModule(ActionBase):
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
 
         # No Python on the host for this: a connection failure makes the host unreachable, as with raw.
-        reached = self._low_level_execute_command("true")
+        reached = self._low_level_execute_command(host_query(args["packages"]))
         if reached.get("rc") != 0:
             raise AnsibleActionFail(f"the host answers over SSH but cannot run a command: "
                                     f"{(reached.get('stderr') or reached.get('stdout') or '').strip()}")
@@ -89,5 +111,6 @@ class ActionModule(ActionBase):
         address = node_address(facts, ansible_host, args["advertise_addr"])
         # Host facts go to the fact cache, so runs limited to some hosts still know the others' addresses.
         result["ansible_facts"] = dict(new_facts, swarmctl_node_address=address)
+        result["platform"], result["missing_packages"] = parse_host_query(reached.get("stdout", ""), args["packages"])
         result["changed"] = False
         return result

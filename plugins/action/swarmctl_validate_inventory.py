@@ -247,6 +247,10 @@ def check_variables(values: dict, hosts: dict | None = None) -> list[str]:
     balancer = values.get("swarmctl_load_balancer")
     if balancer is not None and balancer not in ("auto", "mesh", "haproxy"):
         errors.append(f"swarmctl_load_balancer must be auto, mesh or haproxy, not {balancer!r}")
+    source = values.get("docker_engine_package_source")
+    if source is not None and source not in ("cluster", "mirror", "bundle"):
+        errors.append(f"docker_engine_package_source must be cluster (one download for the cluster), mirror (every "
+                      f"host from its own apt sources) or bundle (offline, from the control machine), not {source!r}")
     for key in ("docker_engine_daemon_config", "docker_engine_daemon_extra"):
         value = values.get(key)
         if value is not None and not isinstance(value, dict):

@@ -208,6 +208,24 @@ def swarmctl_deploy_waves(services, only=None):
     return [[s["name"] for s in chosen if int(s.get("deploy_order", 0)) == order] for order in orders]
 
 
+def swarmctl_package_plan(hostvars, hosts, source="cluster", bundle_dir=""):
+    """Which hosts install from a package bundle, decided once for a play from what preflight found on each:
+    {hosts: {host: platform} for those lacking packages, builders: {platform: the first such host, which
+    downloads it (source cluster)}, absent: [platforms with no bundle in bundle_dir (what source bundle needs)]}.
+    A host preflight did not look at is left to its own mirror."""
+    lacking = {}
+    for host in hosts:
+        found = hostvars[host].get("preflight_host") or {}
+        if found.get("missing_packages"):
+            lacking[host] = found.get("platform", "unknown")
+    builders = {}
+    for host, platform in lacking.items():
+        builders.setdefault(platform, host)
+    absent = [] if source != "bundle" else sorted(
+        platform for platform in builders if not os.path.isfile(os.path.join(bundle_dir, f"{platform}.tar")))
+    return {"hosts": lacking, "builders": builders, "absent": absent}
+
+
 def swarmctl_object_refs(secrets, configs):
     """[{kind, name}] for swarmctl_secrets and swarmctl_configs: what a loop over them shows (never a value)."""
     return ([{"kind": "secret", "name": o.get("name")} for o in secrets or []]
@@ -369,6 +387,7 @@ class FilterModule:
             "swarmctl_join_addrs": swarmctl_join_addrs,
             "swarmctl_read_files": swarmctl_read_files,
             "swarmctl_object_refs": swarmctl_object_refs,
+            "swarmctl_package_plan": swarmctl_package_plan,
             "swarmctl_deploy_waves": swarmctl_deploy_waves,
             "swarmctl_object_value": swarmctl_object_value,
             "swarmctl_object_shapes": swarmctl_object_shapes,

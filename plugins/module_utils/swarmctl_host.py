@@ -161,8 +161,8 @@ APT_ENV = {"DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
 # Another apt or dpkg may hold the lock: one left running by an interrupted run (its SSH session gone, it goes
 # on), or the host's own unattended upgrades. Waiting for it is what finishes the job; failing is not.
 APT_LOCK_WAIT_SECONDS = 600
-_APT_OPTS = ["-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold",
-             "-o", f"DPkg::Lock::Timeout={APT_LOCK_WAIT_SECONDS}"]
+APT_OPTS = ["-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold",
+            "-o", f"DPkg::Lock::Timeout={APT_LOCK_WAIT_SECONDS}"]
 _LOCKED = ("Could not get lock", "Unable to acquire the dpkg frontend lock", "Unable to lock")
 _INTERRUPTED = "dpkg --configure -a"
 
@@ -170,13 +170,13 @@ _INTERRUPTED = "dpkg --configure -a"
 def apt_install(module, names: list[str]) -> None:
     """apt-get install, refreshing the package lists first when they are older than an hour or stale."""
     refresh_package_lists(module)
-    rc, out, err = _apt_run(module, ["install", "-y", "-q", "--no-install-recommends", *_APT_OPTS, *names])
+    rc, out, err = apt_run(module, ["install", "-y", "-q", "--no-install-recommends", *APT_OPTS, *names])
     if rc != 0:  # stale lists can point at versions the mirror no longer has
         _apt(module, ["update", "-q"])
-        _apt(module, ["install", "-y", "-q", "--no-install-recommends", *_APT_OPTS, *names])
+        _apt(module, ["install", "-y", "-q", "--no-install-recommends", *APT_OPTS, *names])
 
 
-def _apt_run(module, args: list[str]):
+def apt_run(module, args: list[str]):
     """apt-get, waiting while another apt/dpkg holds the lock, and finishing a dpkg run that was interrupted."""
     deadline = time.monotonic() + APT_LOCK_WAIT_SECONDS
     repaired = False
@@ -196,7 +196,7 @@ def _apt_run(module, args: list[str]):
 
 
 def _apt(module, args: list[str]) -> None:
-    rc, out, err = _apt_run(module, args)
+    rc, out, err = apt_run(module, args)
     if rc != 0:
         module.fail_json(msg=f"apt-get {' '.join(args)} failed: {(err or out).strip()[-1500:]}. "
                              "Check the host reaches its Debian mirror (apt-get update).")
@@ -294,9 +294,9 @@ def refresh_package_lists(module, max_age: int = 3600) -> bool:
 def apt_install_versions(module, changes: list[dict]) -> None:
     """Bring packages to the versions in changes ([{package, wanted}]), down as well as up."""
     pins = [f"{c['package']}={c['wanted']}" for c in changes]
-    _apt(module, ["install", "-y", "-q", "--no-install-recommends", "--allow-downgrades", *_APT_OPTS, *pins])
+    _apt(module, ["install", "-y", "-q", "--no-install-recommends", "--allow-downgrades", *APT_OPTS, *pins])
 
 
 def apt_remove(module, names: list[str]) -> None:
     """apt-get remove (configuration files kept, as after any removal that is not a purge)."""
-    _apt(module, ["remove", "-y", "-q", *_APT_OPTS, *names])
+    _apt(module, ["remove", "-y", "-q", *APT_OPTS, *names])

@@ -9,8 +9,8 @@ DOCUMENTATION = r"""
 module: swarmctl_host_check
 short_description: Reach a host, gather its facts when needed, and check swarmctl can provision it
 description:
-  - Runs C(true) on the host over its connection (no Python needed); a host that cannot be reached is
-    reported unreachable.
+  - Runs one shell command on the host over its connection (no Python needed), which also says its platform and
+    which of O(packages) it lacks; a host that cannot be reached is reported unreachable.
   - Gathers O(gather_subset) with the setup module when the fact cache holds nothing for the host, when the
     cached facts do not list the host's inventory address (they belong to another host of the same name), or
     when O(refresh) is set. Otherwise the cached facts are used and the host runs no Python at all.
@@ -40,6 +40,11 @@ options:
   advertise_addr:
     description: Address for swarm traffic, when the inventory sets one.
     type: str
+  packages:
+    description: Debian packages whose absence to report (RV(missing_packages)).
+    type: list
+    elements: str
+    default: []
 author: swarmctl developers (@swarmctl)
 """
 
@@ -56,6 +61,16 @@ gathered:
   description: Whether facts were gathered in this run (false when the cached ones were used).
   returned: success
   type: bool
+platform:
+  description: The host's distribution, release and architecture (what a package bundle must be made for).
+  returned: success
+  type: str
+  sample: debian-12-amd64
+missing_packages:
+  description: Those of O(packages) that are not installed.
+  returned: success
+  type: list
+  elements: str
 ansible_facts:
   description: The gathered facts (when gathered) and C(swarmctl_node_address).
   returned: success

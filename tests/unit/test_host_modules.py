@@ -152,12 +152,12 @@ def test_apt_waits_for_a_lock_held_by_another_apt_and_finishes_an_interrupted_dp
     locked = (100, "", "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)")
     interrupted = (100, "", "E: dpkg was interrupted, you must manually run 'dpkg --configure -a' to correct the problem.")
     module = ScriptedModule([locked, locked, interrupted, (0, "", ""), (0, "installed", "")])
-    rc, out, _ = swarmctl_host._apt_run(module, ["install", "-y", "docker.io"])
+    rc, out, _ = swarmctl_host.apt_run(module, ["install", "-y", "docker.io"])
     assert rc == 0 and out == "installed"
     assert module.commands[3] == ["dpkg", "--configure", "-a"]
-    assert all("DPkg::Lock::Timeout=600" in " ".join(swarmctl_host._APT_OPTS) for _ in [0])
+    assert all("DPkg::Lock::Timeout=600" in " ".join(swarmctl_host.APT_OPTS) for _ in [0])
     failing = ScriptedModule([(100, "", "E: Unable to locate package nosuch")])
-    assert swarmctl_host._apt_run(failing, ["install", "nosuch"])[0] == 100 and len(failing.commands) == 1
+    assert swarmctl_host.apt_run(failing, ["install", "nosuch"])[0] == 100 and len(failing.commands) == 1
 
 
 class _EngineLeavingSlowly:

@@ -125,6 +125,7 @@ def test_services_declared_twice_and_not_a_list():
     ({"reconciler_manager_grace_seconds": -5}, "at least 0"),
     ({"reconciler_desired_managers": 0}, "at least 1"),
     ({"reconciler_probe_failures": 1}, "one missed probe is never enough"),
+    ({"docker_engine_package_source": "proxy"}, "docker_engine_package_source must be cluster"),
     ({"reconciler_probe_failures": -3}, "reconciler_probe_failures must be 0"),
     ({"reconciler_probe_failures": "often"}, "reconciler_probe_failures must be 0"),
     ({"reconciler_probe_interval_seconds": 0}, "at least 0.1"),
