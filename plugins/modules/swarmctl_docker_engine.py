@@ -22,7 +22,10 @@ description:
     which a restart would stop, the change is refused (nothing is changed, the containers are named) unless
     O(restart_containers) allows it.
   - O(state=restarted) restarts the engine now, waits until it answers, and starts again the containers that
-    ran outside the swarm before (swarm brings its own tasks back).
+    ran outside the swarm before (swarm brings its own tasks back). An engine that does not start with its new
+    configuration (a key this engine version does not know, a bad value) gets the configuration it last ran with
+    back (kept by O(state=present) when it wrote one that needs a restart) and is started again; the task fails
+    with the engine's own reason.
   - With O(state=restarted) and O(archive_swarm_to) or O(restore_swarm_from), the engine is stopped, not only
     restarted, and while it is stopped its swarm state (C(<data-root>/swarm), the Raft log and the node's
     certificates) is archived, or replaced from an archive (the state there before is kept aside as
@@ -204,6 +207,10 @@ from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host impor
 )
 
 TLS_DIR = "/etc/docker/tls"
+# The configuration the running engine started with, kept while a change that needs a restart waits for it: a
+# restart the new one breaks (a key this engine does not know, a bad value) puts it back and starts the engine
+# again. Kept across runs until a restart succeeds, so it is always what the engine last ran with.
+RUNNING_CONFIG = "/etc/swarmctl/docker-daemon-running.json"
 SOCKET = "unix:///var/run/docker.sock"
 # The packaged unit starts `dockerd -H fd://`; with `hosts` in daemon.json as well the engine refuses to
 # start, so the endpoints move to daemon.json (fd:// kept, for socket activation) and the flag goes.
@@ -350,6 +357,8 @@ def present(module):
     rewrite = merged["config"] != current or (merged["config"] and _read(DAEMON_JSON) is None)
     if rewrite or merged["owned"] != owned:
         changes.add(describe(merged))  # which keys swarmctl added, changed, removed; which of the host's it kept
+    if rewrite and restart_needed and not module.check_mode and not os.path.exists(RUNNING_CONFIG):
+        _keep_running_config()
     if rewrite:
         changes.file(DAEMON_JSON, json.dumps(merged["config"], indent=2, sort_keys=True) + "\n")
     if merged["owned"] != owned:
@@ -395,6 +404,7 @@ def restart(module):
                          upgraded=upgrades)
     # systemd refuses a unit started more than a few times a minute (StartLimitBurst): this restart is wanted.
     systemctl(module, "reset-failed", "docker", check=False)
+    restarted = True
     if p["archive_swarm_to"] or p["restore_swarm_from"] or upgrades:
         data_root = (api.info().get("DockerRootDir") if api else None) or "/var/lib/docker"
         # The socket unit would start the engine again at the first request: stopped too, and started after.
@@ -407,15 +417,15 @@ def restart(module):
                 actions += swarm_state(module, data_root)
         finally:
             systemctl(module, "reset-failed", "docker", check=False)
-            systemctl(module, "start", *(["docker.socket"] if socket_active else []), "docker")
+            systemctl(module, "start", *(["docker.socket"] if socket_active else []), "docker", check=False)
     else:
-        systemctl(module, "restart", "docker")
-    deadline = time.monotonic() + p["start_timeout"]
-    while (api := _engine()) is None:
-        if time.monotonic() > deadline:
-            module.fail_json(msg=f"the engine did not answer within {p['start_timeout']}s of its restart; see "
-                                 "journalctl -u docker", actions=actions)
-        time.sleep(1)
+        restarted = module.run_command(["systemctl", "restart", "docker"])[0] == 0
+    # A restart systemd says failed does not come back by itself: no need to wait the whole timeout for it.
+    api = _wait_for_engine(p["start_timeout"] if restarted else 3)
+    if api is None:
+        _put_running_config_back(module, p["start_timeout"], actions)
+    if os.path.exists(RUNNING_CONFIG):
+        os.unlink(RUNNING_CONFIG)
     stopped = [name for name in running if name not in outside_swarm(api)]
     for name in stopped:
         try:
@@ -431,6 +441,64 @@ def restart(module):
 
 
 ENGINE_PACKAGE = "docker.io"
+
+
+def _keep_running_config() -> None:
+    os.makedirs(os.path.dirname(RUNNING_CONFIG), exist_ok=True)
+    fd = os.open(RUNNING_CONFIG, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump({"daemon_json": _read(DAEMON_JSON), "owned": _read(OWNED_RECORD)}, handle)
+
+
+def _wait_for_engine(timeout: int):
+    """The engine's API once it answers, or None after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while (api := _engine()) is None:
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(1)
+    return api
+
+
+def _engine_journal(module) -> str:
+    """Why the engine did not start, from its journal: its own error lines, else its last lines."""
+    rc, out, dummy = module.run_command(["journalctl", "-u", "docker", "-n", "40", "--no-pager", "-o", "cat"])
+    lines = [line.strip() for line in out.splitlines() if line.strip()] if rc == 0 else []
+    errors = [line for line in lines if "unable to configure" in line or "failed to start daemon" in line.lower()
+              or "level=fatal" in line]
+    chosen = list(dict.fromkeys(errors or lines))  # systemd retries: the same line several times
+    return " | ".join(chosen[-3:]) or "(journalctl said nothing)"
+
+
+def _put_running_config_back(module, timeout: int, actions: list) -> None:
+    """The engine did not come back after its restart: put back the configuration it last ran with, start it
+    again, and fail saying why. Exits the module."""
+    why = _engine_journal(module)
+    saved = None
+    if os.path.exists(RUNNING_CONFIG):
+        with open(RUNNING_CONFIG, encoding="utf-8") as handle:
+            saved = json.load(handle)
+    if saved is None:
+        module.fail_json(msg=f"the engine did not answer within {timeout}s of its restart: {why}. See journalctl -u "
+                             "docker.", actions=actions)
+    for path, text in ((DAEMON_JSON, saved.get("daemon_json")), (OWNED_RECORD, saved.get("owned"))):
+        if text is None:
+            if os.path.exists(path):
+                os.unlink(path)
+        else:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text)
+    os.unlink(RUNNING_CONFIG)
+    systemctl(module, "reset-failed", "docker", check=False)
+    systemctl(module, "start", "docker", check=False)
+    back = _wait_for_engine(timeout) is not None
+    now = "runs again with it" if back else "still does not answer: see journalctl -u docker"
+    module.fail_json(
+        msg=f"the engine did not start with its new configuration: {why}. The configuration it ran with before was "
+            f"put back in {DAEMON_JSON}, and the engine {now}"
+            + ". Fix the setting (docker_engine_daemon_config, docker_engine_daemon_extra) and run again: hosts not "
+              "restarted yet have it written, and the next run takes it out.",
+        actions=actions + ["put the previous daemon.json back"] + (["started docker"] if back else []))
 
 
 def absent(module):

@@ -221,3 +221,30 @@ def test_a_restore_over_a_running_swarm_is_refused(converged, tmp_path):
     run = swarmctl("restore", "--from", str(backup), "--yes", "-i", result["inventory"], cwd=tmp_path)
     assert run.rc == 2 and "base2 is in a swarm already" in run.output and "recover" in run.output, run
     assert cluster(lab) == before
+
+
+def test_a_daemon_setting_the_engine_refuses_is_taken_back_and_the_engine_runs_again(converged):
+    """A daemon.json key this engine version does not know (Docker 20.10 has no swarm-raft-election-tick, for one)
+    stops dockerd at its restart; the node must not be left with its engine down. (--limit without a manager is
+    refused: the swarm is read from its managers.)"""
+    lab, result, _ = converged
+    inventory = result["inventory"]
+    before = cluster(lab)
+    no_manager = swarmctl("up", "-i", inventory, "--tags", "engine", "--limit", "base4")
+    assert no_manager.rc != 0 and "--limit leaves out every manager (base2)" in no_manager.output, no_manager
+    bad = swarmctl("up", "-i", inventory, "--tags", "engine", "--limit", "base2,base4",
+                   "-e", json.dumps({"docker_engine_daemon_extra": {"no-such-engine-option": 5}}))
+    assert bad.rc == 3, bad
+    assert ("did not start with its new configuration" in bad.output and "no-such-engine-option" in bad.output
+            and "runs again with it" in bad.output), bad
+    assert cluster(lab)["nodes"] == before["nodes"], "base2 active again, with the labels it had"
+    assert subprocess.run(["docker", "exec", container_name(lab.name, "base2"), "docker", "info"],
+                          stdout=subprocess.DEVNULL).returncode == 0, "base2's engine runs"
+    fixed = swarmctl("up", "-i", inventory, "--tags", "engine", "--limit", "base2,base4")
+    assert fixed.rc == 0, fixed
+    for host in ("base2", "base3", "base4"):
+        assert "no-such-engine-option" not in subprocess.run(
+            ["docker", "exec", container_name(lab.name, host), "cat", "/etc/docker/daemon.json"],
+            stdout=subprocess.PIPE, text=True).stdout
+    again = swarmctl("up", "-i", inventory, "--tags", "engine", "--json")
+    assert again.rc == 0 and again.summary()["changed"] == 0, again.why()
