@@ -78,6 +78,8 @@ def repair_steps(host: str, since: float) -> str:
             continue
         if at >= int(since) and (entry.get("event") == "action" or entry.get("event") == "leadership" and entry.get("leader")):
             what = "leads" if entry["event"] == "leadership" else f"{entry['action']} {entry['target']}"
+            if entry.get("action") == "report":  # what it said, shortly
+                what += f" ({entry.get('why', '')[:90]})"
             steps.append(f"{what} +{at - since:.0f}")
     return ", ".join(steps) or "(nothing logged)"
 

@@ -12,7 +12,7 @@ description:
     reports each on its own. Ten services updated together take about as long as the slowest, not the sum.
   - The rollouts are the C(follow) results of M(swarmctl.swarm.swarmctl_service) run with O(swarmctl.swarm.swarmctl_service#module:wait=false),
     which starts a service's update and returns at once.
-  - The task fails when any rollout did not converge, with one message per such service (how it ended, what it
+  - The task fails when any rollout did not converge (a rollback, when it did not roll back), with one message per such service (how it ended, what it
     runs now, its failing tasks); the others are reported converged. It changes nothing itself.
 options:
   rollouts:
@@ -38,7 +38,9 @@ options:
         type: bool
         default: true
       verb:
-        description: What was done, for messages (creating, updating, recreating).
+        description:
+          - What was done, for messages (creating, updating, recreating), or C(rolling back) for a rollback started
+            with O(swarmctl.swarm.swarmctl_service#module:rollback=true), which succeeds when it rolled back.
         type: str
         default: updating
       image:
@@ -129,9 +131,17 @@ ARGUMENT_SPEC = dict(
 )
 
 
+ROLLING_BACK = "rolling back"
+
+
 def judge(api, rollout: dict, outcome) -> tuple[str, str]:
     """(problem, warning) for one finished rollout: a problem fails the task, a warning is said."""
     state, running, failures, message = outcome
+    if rollout["verb"] == ROLLING_BACK:
+        if state == "rolled_back":
+            return "", ""
+        return (f"rollback of {rollout['name']} did not complete: {state.replace('_', ' ')} ({message}); "
+                f"{running} tasks running"), ""
     if state == "converged":
         return "", ""
     now_image = live_image(api, rollout["name"])

@@ -151,8 +151,8 @@ options:
     type: str
   wait:
     description:
-      - Follow the rollout until it converges, pauses or rolls back.
-      - With V(false), the update is started and the module returns at once, with C(follow) saying what
+      - Follow the rollout until it converges, pauses or rolls back (with O(rollback), until the rollback ends).
+      - With V(false), the update (or rollback) is started and the module returns at once, with C(follow) saying what
         M(swarmctl.swarm.swarmctl_rollouts) needs to follow it, beside others started the same way.
     type: bool
     default: true
@@ -483,6 +483,9 @@ def run(module, api, service):
             return result
         since = engine_time(api)
         service.rollback(current)
+        if not p["wait"]:
+            result["follow"] = _to_follow(p, since, current["Spec"]["Mode"], True, "rolling back")
+            return result
         rollout, running, failures, message = service.follow(since, current["Spec"]["Mode"], True)
         result.update(rollout=rollout, running=running, failed_tasks=failures)
         if rollout != "rolled_back":

@@ -101,7 +101,7 @@ def test_rolling_update_v1_to_v2_keeps_every_request_answered(converged):
     assert versions[-20:] == ["v2"] * 20, "once the rollout is done, only v2 answers"
     assert service_image(lab) == "westos.org/web:v2"
     events = run.json_lines()
-    (done,) = [e for e in events if e.get("event") == "host_result" and e["task"].startswith("Roll the new image")]
+    (done,) = [e for e in events if e.get("event") == "host_result" and e["task"].startswith("Start rolling the new image")]
     assert done["status"] == "changed"
 
 
@@ -274,15 +274,19 @@ def test_changed_services_roll_out_side_by_side_and_a_broken_one_rolls_back_alon
                         "{{.Spec.TaskTemplate.ContainerSpec.Image}}").split("@")[0] for n in names}
         assert images == {"side-a": "westos.org/web:v2", "side-b": "westos.org/web:v2",
                           "side-c": "westos.org/web:v1"}, images
-        # swarmctl calls a rollout converged once every new task ran through the monitor window; the engine may
-        # say `completed` a moment later.
-        deadline = time.monotonic() + 60
-        while True:
-            status = {n: json.loads(on(lab, "base2", "docker", "service", "inspect", n, "--format",
-                                       "{{json .UpdateStatus}}")) for n in names}
-            if all(s["State"].endswith("completed") for s in status.values()) or time.monotonic() > deadline:
-                break
-            time.sleep(1)
+
+        def ended(services) -> dict:
+            """The services' UpdateStatus once all say completed (swarmctl calls a rollout converged once every
+            new task ran through the monitor window; the engine may say `completed` a moment later)."""
+            deadline = time.monotonic() + 60
+            while True:
+                status = {n: json.loads(on(lab, "base2", "docker", "service", "inspect", n, "--format",
+                                           "{{json .UpdateStatus}}")) for n in services}
+                if all(s["State"].endswith("completed") for s in status.values()) or time.monotonic() > deadline:
+                    return status
+                time.sleep(1)
+
+        status = ended(names)
         assert [status[n]["State"] for n in names] == ["completed", "completed", "rollback_completed"], status
         # Side by side: the last update began before the first one ended (one after another, each would begin
         # only after the one before had converged).
@@ -290,6 +294,23 @@ def test_changed_services_roll_out_side_by_side_and_a_broken_one_rolls_back_alon
             min(parse_time(s["CompletedAt"]) for s in status.values()), status
         listed = on(lab, "base2", "docker", "service", "ls", "--format", "{{.Name}}").split()
         assert "side-late" not in listed, "a later wave starts only after the one before converged"
+
+        # `swarmctl update` and `swarmctl rollback` of several services go side by side too.
+        def ended_together(services, verb):
+            status = ended(services)
+            assert all(s["State"].endswith("completed") for s in status.values()), (verb, status)
+            assert max(parse_time(s["StartedAt"]) for s in status.values()) < \
+                min(parse_time(s["CompletedAt"]) for s in status.values()), (verb, status)
+
+        update = swarmctl("update", "side-a", "side-b", "--image", "westos.org/web:v1", "-i", result["inventory"])
+        assert update.rc == 0, update
+        ended_together(["side-a", "side-b"], "update")
+        back = swarmctl("rollback", "side-a", "side-b", "-i", result["inventory"])
+        assert back.rc == 0, back
+        ended_together(["side-a", "side-b"], "rollback")
+        assert {n: on(lab, "base2", "docker", "service", "inspect", n, "--format",
+                      "{{.Spec.TaskTemplate.ContainerSpec.Image}}").split("@")[0] for n in ("side-a", "side-b")} == \
+            {"side-a": "westos.org/web:v2", "side-b": "westos.org/web:v2"}
     finally:
         subprocess.run(["docker", "exec", container_name(lab.name, "base2"), "docker", "service", "rm", *names,
                         "side-late"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "roles" / "reconcil
 
 from swarmctl_reconciler import config as cfg  # noqa: E402
 from swarmctl_reconciler.daemon import Reconciler  # noqa: E402
-from swarmctl_reconciler.decide import Memory, decide, eligible, observe, skew  # noqa: E402
+from swarmctl_reconciler.decide import Memory, decide, eligible, observe, skew, watching_closely  # noqa: E402
 
 CONFIG = cfg.Config(desired_managers=3, manager_grace_seconds=10, rebalance_threshold=1,
                     rebalance_interval_seconds=0)
@@ -433,3 +433,12 @@ def test_on_a_node_that_is_no_manager_it_reads_nothing_and_does_nothing():
     reconciler = Reconciler(cfg.Config(), engine, io.StringIO())
     assert reconciler.cycle() == [] and engine.calls == []
     assert reconciler.status()["last_error"] == "" and not reconciler.status()["leader"]
+
+
+def test_the_next_pass_comes_at_once_while_a_manager_is_timed_a_probe_fails_or_membership_changed():
+    calm = Memory()
+    assert not watching_closely(calm, {"172.25.91.13:2377": {"failures": 0}}, acted=False)
+    assert watching_closely(calm, {"172.25.91.13:2377": {"failures": 1}}, acted=False)
+    assert watching_closely(calm, {}, acted=True)
+    timed = Memory(unreachable_since={"node-a": 100.0})
+    assert watching_closely(timed, None, acted=False)

@@ -75,6 +75,13 @@ def observe(snapshot: dict, memory: Memory, config=None) -> None:
     memory.ready_nodes = {n["id"] for n in snapshot["nodes"] if n["state"] == "ready" and n["availability"] == "active"}
 
 
+def watching_closely(memory: Memory, probes: dict | None, acted: bool) -> bool:
+    """Whether the next pass should come at once rather than at the next resync: a manager is being timed (its
+    grace runs out soon), a probe is failing (a leader may be going: this manager may lead in a moment), or this
+    pass changed membership (the next step, such as a promotion after a removal, is decided on the next pass)."""
+    return acted or bool(memory.unreachable_since) or any(p.get("failures") for p in (probes or {}).values())
+
+
 def decide(snapshot: dict, memory: Memory, config) -> list[Action]:
     """Actions for this snapshot. Updates memory as a side effect (timers, triggers, what was reported)."""
     nodes, services, tasks, now = snapshot["nodes"], snapshot["services"], snapshot["tasks"], snapshot["now"]

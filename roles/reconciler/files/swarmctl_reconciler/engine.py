@@ -12,6 +12,10 @@ from docker.errors import APIError
 from .swarm_rules import REBALANCING_LABEL, summarize_node
 
 _FRACTION = re.compile(r"(\.\d{1,6})\d*")
+# Asking who leads goes through the leader: on a manager whose leader just died, the engine forwards the request
+# to it and waits on a connection that never answers, until Raft elects another. A short limit lets the next pass
+# ask again, and a manager just elected hears of it at once instead of when that wait ends.
+WHOAMI_TIMEOUT_SECONDS = 2
 
 
 def epoch(value: str) -> float:
@@ -25,17 +29,19 @@ class Engine:
     def __init__(self, docker_host: str):
         self.client = docker.DockerClient(base_url=docker_host, version="auto", timeout=30)
         self.api = self.client.api
+        self.quick_api = docker.APIClient(base_url=docker_host, version=self.api.api_version,
+                                          timeout=WHOAMI_TIMEOUT_SECONDS)
 
     # -- reading ---------------------------------------------------------------------------------------
     def whoami(self) -> tuple[str, bool, str | None]:
         """(this node's id, whether it is the Raft leader, the leader's host name - None when this node is not a
         manager at all)."""
-        info = self.api.info()
+        info = self.quick_api.info()
         node_id = (info.get("Swarm") or {}).get("NodeID", "")
         if not (info.get("Swarm") or {}).get("ControlAvailable"):
             return node_id, False, None
         leader = ""
-        for node in self.api.nodes(filters={"role": "manager"}):
+        for node in self.quick_api.nodes(filters={"role": "manager"}):
             if (node.get("ManagerStatus") or {}).get("Leader"):
                 leader = node["Description"]["Hostname"]
                 if node["ID"] == node_id:
