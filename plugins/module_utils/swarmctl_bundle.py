@@ -29,7 +29,9 @@ _DEPENDS_OPTS = ["--recurse", "--no-recommends", "--no-suggests", "--no-conflict
 
 
 def host_platform(module) -> str:
-    """debian-12-amd64: what a bundle must be made for (the release's packages, the machine's architecture)."""
+    """debian-12-amd64: what a bundle must be made for (the release's packages, the machine's architecture).
+    preflight spells the same in shell (plugins/action/swarmctl_host_check.py host_query), where there may be no
+    Python yet; tests/unit/test_package_bundle.py holds the two to one answer."""
     release = {}
     try:
         with open("/etc/os-release", encoding="utf-8") as handle:

@@ -116,6 +116,19 @@ def test_the_plan_has_one_downloader_per_platform_and_names_missing_bundles(tmp_
     assert swarmctl_package_plan(hostvars, hosts, "bundle", str(tmp_path))["absent"] == ["debian-12-arm64"]
 
 
+def test_preflights_shell_and_the_modules_python_name_a_platform_alike():
+    """The bundle file is named by preflight's spelling and checked against the module's: they must agree."""
+    import subprocess
+
+    class Real:
+        def run_command(self, argv, **_):
+            proc = subprocess.run(argv, capture_output=True, text=True)
+            return proc.returncode, proc.stdout, proc.stderr
+
+    shell = subprocess.run(["sh", "-c", host_check.host_query([])], capture_output=True, text=True).stdout
+    assert host_check.parse_host_query(shell, [])[0] == bundle.host_platform(Real())
+
+
 def test_the_first_look_at_a_host_reports_its_platform_and_the_packages_it_lacks():
     command = host_check.host_query(["docker.io", "it's"])
     assert "dpkg-query" in command and "'it'\"'\"'s'" in command
