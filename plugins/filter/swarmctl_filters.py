@@ -55,6 +55,19 @@ def swarmctl_newest_swarm_first(hosts, hostvars):
     return sorted(hosts, key=recovered, reverse=True) if any(recovered(h) for h in hosts) else hosts
 
 
+def swarmctl_leaderless(hosts, hostvars, primary=""):
+    """The live managers that answer as managers of a swarm with no leader - except, when the primary manager's
+    swarm has a leader, those not in its node list: a recover's lost managers, back on a stale copy of the swarm
+    that has not elected a leader yet, are stale members (the membership check's business), not a swarm without
+    a leader."""
+    def info(host):
+        return hostvars[host].get("swarm_info") or {}
+
+    node_ids = {n.get("id") for n in (info(primary).get("swarm") or {}).get("nodes", [])} if primary else set()
+    return [h for h in hosts or [] if info(h).get("quorum") is False
+            and (not node_ids or (info(h).get("local") or {}).get("node_id") in node_ids)]
+
+
 def swarmctl_swarm_copies(hosts, hostvars):
     """The swarms the hosts' engines describe (their swarm_info results), one entry per swarm id and leader: two
     entries with one id are two copies of a swarm, each with a leader of its own - a swarm rebuilt by a recover,
@@ -377,6 +390,7 @@ class FilterModule:
             "swarmctl_not_members": swarmctl_not_members,
             "swarmctl_newest_swarm_first": swarmctl_newest_swarm_first,
             "swarmctl_swarm_copies": swarmctl_swarm_copies,
+            "swarmctl_leaderless": swarmctl_leaderless,
             "swarmctl_split_problem": swarmctl_split_problem,
             "swarmctl_node_refs": swarmctl_node_refs,
             "swarmctl_node_entries": swarmctl_node_entries,

@@ -222,13 +222,17 @@ def membership(local: dict, expected_cluster: str | None, swarm_node_ids: list[s
         return "none"
     if state == "locked":
         return "locked"
-    if state in ("error", "pending") or not local.get("node_id"):
+    if state == "error" or not local.get("node_id"):
+        return "broken"
+    if (local.get("is_manager") and local.get("cluster_id") and local["cluster_id"] == expected_cluster
+            and swarm_node_ids and local["node_id"] not in swarm_node_ids):
+        # Same swarm id, yet not in its node list: a manager the swarm was rebuilt without (a stale copy) - or
+        # removed while away. 'pending' when it came back without enough of its old managers to elect a leader.
+        return "stale"
+    if state == "pending":
         return "broken"
     if local.get("is_manager") and local.get("cluster_id"):
-        if not expected_cluster or local["cluster_id"] != expected_cluster:
-            return "other"
-        # Same swarm id, yet not in its node list: a manager the swarm was rebuilt without (a stale copy).
-        return "stale" if swarm_node_ids and local["node_id"] not in swarm_node_ids else "ours"
+        return "other" if not expected_cluster or local["cluster_id"] != expected_cluster else "ours"
     return "ours" if local["node_id"] in swarm_node_ids else "other"
 
 
@@ -300,7 +304,8 @@ def plan_node_changes(current: dict, wanted: dict, labels_exclusive: bool = Fals
 
 def local_state(client) -> dict:
     """This engine's own view of its swarm membership."""
-    swarm = client.info().get("Swarm") or {}
+    info = client.info()
+    swarm = info.get("Swarm") or {}
     state = swarm.get("LocalNodeState", "inactive")
     result = {
         "state": state,
@@ -312,7 +317,65 @@ def local_state(client) -> dict:
         "remote_manager_ids": [m.get("NodeID") for m in swarm.get("RemoteManagers") or []],
         "cluster_id": ((swarm.get("Cluster") or {}).get("ID")) or "",
     }
+    if result["is_manager"] and not result["cluster_id"]:
+        # No leader to ask (quorum lost, or an election running): the node's own certificate names its swarm.
+        result["cluster_id"] = certificate_cluster_id(info.get("DockerRootDir") or "/var/lib/docker")
     return result
+
+
+def certificate_cluster_id(docker_root: str) -> str:
+    """The swarm id in this node's certificate (its subject's organization), read without a leader and without
+    any library on the host; empty when there is none or it cannot be read."""
+    import base64
+    import os
+
+    try:
+        with open(os.path.join(docker_root, "swarm", "certificates", "swarm-node.crt")) as pem:
+            text = pem.read()
+        body = text.split("-----BEGIN CERTIFICATE-----", 1)[1].split("-----END CERTIFICATE-----", 1)[0]
+        return subject_organization(base64.b64decode("".join(body.split())))
+    except (OSError, IndexError, ValueError):
+        return ""
+
+
+def _der_item(data: bytes, at: int) -> tuple[int, int, int]:
+    """The DER item at `at`: (tag, where its content starts, where it ends)."""
+    tag, length, at = data[at], data[at + 1], at + 2
+    if length & 0x80:
+        size = length & 0x7F
+        length, at = int.from_bytes(data[at:at + size], "big"), at + size
+    if at + length > len(data):
+        raise ValueError("truncated DER")
+    return tag, at, at + length
+
+
+def _der_children(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
+    items = []
+    while start < end:
+        item = _der_item(data, start)
+        items.append(item)
+        start = item[2]
+    return items
+
+
+ORGANIZATION_OID = bytes((0x55, 0x04, 0x0A))  # 2.5.4.10
+
+
+def subject_organization(der: bytes) -> str:
+    """The O of an X.509 certificate's subject (Certificate > tbsCertificate > subject, the sixth field counting
+    the optional version); empty when it has none."""
+    _, start, end = _der_item(der, 0)
+    _, start, end = _der_children(der, start, end)[0]
+    fields = _der_children(der, start, end)
+    if fields[0][0] == 0xA0:  # [0] version
+        fields = fields[1:]
+    _, start, end = fields[4]
+    for _, set_start, set_end in _der_children(der, start, end):
+        for _, pair_start, pair_end in _der_children(der, set_start, set_end):
+            (_, oid_start, oid_end), (_, value_start, value_end) = _der_children(der, pair_start, pair_end)[:2]
+            if der[oid_start:oid_end] == ORGANIZATION_OID:
+                return der[value_start:value_end].decode("utf-8", "replace")
+    return ""
 
 
 def raft_state(client) -> dict:

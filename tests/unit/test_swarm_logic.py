@@ -60,6 +60,13 @@ def test_membership_of_managers_workers_and_broken_nodes():
     assert membership(worker, ours, ["m1"]) == "other"
     # With no swarm yet, any active node is in another one.
     assert membership(manager, "", []) == "other"
+    # A manager of this swarm that is not in its node list is a stale copy: with a leader of its own (active),
+    # or back alone without enough of its old managers to elect one (pending, its swarm read from its certificate).
+    assert membership(manager, ours, ["m2", "w1"]) == "stale"
+    alone = {**manager, "state": "pending", "error": "The swarm does not have a leader."}
+    assert membership(alone, ours, ["m2", "w1"]) == "stale"
+    assert membership(alone, ours, ["m1", "m2"]) == "broken"
+    assert membership({**alone, "cluster_id": "cluster2"}, ours, ["m2"]) == "broken"
 
 
 def test_problem_messages_say_how_to_fix():
@@ -190,3 +197,81 @@ def test_services_roll_out_in_waves_of_their_deploy_order():
     assert swarmctl_deploy_waves(services) == [["cache"], ["db", "worker"], ["web", "api"]]
     assert swarmctl_deploy_waves(services, ["api", "db"]) == [["db"], ["api"]]
     assert swarmctl_deploy_waves([]) == [] and swarmctl_deploy_waves(None) == []
+
+
+def _certificate(subject: dict, issuer: dict) -> bytes:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(parts):
+        oids = {"O": NameOID.ORGANIZATION_NAME, "OU": NameOID.ORGANIZATIONAL_UNIT_NAME, "CN": NameOID.COMMON_NAME}
+        return x509.Name([x509.NameAttribute(oids[k], v) for k, v in parts.items()])
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(name(issuer))
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=90)).sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def test_a_leaderless_manager_names_its_swarm_from_its_node_certificate(tmp_path):
+    from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import (
+        certificate_cluster_id,
+        local_state,
+    )
+
+    folder = tmp_path / "swarm" / "certificates"
+    folder.mkdir(parents=True)
+    assert certificate_cluster_id(str(tmp_path)) == ""  # no certificate: not in a swarm
+    # As Swarm writes it: the node's certificate first, then the CA's; the issuer with an O of its own here, so
+    # the subject's is the one read.
+    node = _certificate({"O": "86x35oqhxtygq9lf1b8y2fvdx", "OU": "swarm-manager", "CN": "n0d31d"},
+                        {"O": "someone-elses-ca", "CN": "swarm-ca"})
+    (folder / "swarm-node.crt").write_bytes(node + _certificate({"CN": "swarm-ca"}, {"CN": "swarm-ca"}))
+    assert certificate_cluster_id(str(tmp_path)) == "86x35oqhxtygq9lf1b8y2fvdx"
+    (folder / "swarm-node.crt").write_bytes(_certificate({"CN": "no-organization"}, {"CN": "swarm-ca"}))
+    assert certificate_cluster_id(str(tmp_path)) == ""
+    (folder / "swarm-node.crt").write_text("-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n")
+    assert certificate_cluster_id(str(tmp_path)) == ""
+    (folder / "swarm-node.crt").write_bytes(node)
+
+    class Engine:
+        def __init__(self, cluster):
+            self.cluster = cluster
+
+        def info(self):
+            swarm = {"LocalNodeState": "active", "NodeID": "n0d31d", "ControlAvailable": True,
+                     "Error": "" if self.cluster else "rpc error: code = Unknown desc = The swarm does not have a leader."}
+            if self.cluster:
+                swarm["Cluster"] = {"ID": self.cluster}
+            return {"DockerRootDir": str(tmp_path), "Swarm": swarm}
+
+    assert local_state(Engine(""))["cluster_id"] == "86x35oqhxtygq9lf1b8y2fvdx"
+    assert local_state(Engine("fromtheleader"))["cluster_id"] == "fromtheleader"
+
+
+def test_a_stale_copy_still_electing_is_not_taken_for_a_swarm_without_a_leader():
+    from swarmctl_filters import swarmctl_leaderless
+
+    def manager(node_id, quorum, nodes=()):
+        found = {"local": {"node_id": node_id, "state": "active", "is_manager": True}, "quorum": quorum}
+        if quorum:
+            found["swarm"] = {"nodes": [{"id": n} for n in nodes]}
+        return {"swarm_info": found}
+
+    # base3 was rebuilt by a recover; base2 and base4 came back on the old Raft group and have not elected yet.
+    rebuilt = {"base3": manager("n3", True, ("n3", "n5", "n6")), "base2": manager("n2", False),
+               "base4": manager("n4", False)}
+    assert swarmctl_leaderless(["base3", "base2", "base4"], rebuilt, "base3") == []
+    # A manager of the swarm itself without a leader (cut off, or an election under way) still counts...
+    cut_off = {**rebuilt, "base2": manager("n2", False), "base3": manager("n3", True, ("n2", "n3", "n4"))}
+    assert swarmctl_leaderless(["base3", "base2", "base4"], cut_off, "base3") == ["base2", "base4"]
+    # ... and so does every manager when no manager has a leader (quorum lost).
+    lost = {"base2": manager("n2", False), "base3": manager("n3", False)}
+    assert swarmctl_leaderless(["base2", "base3"], lost, "base2") == ["base2", "base3"]
+    assert swarmctl_leaderless(["base2"], lost, "") == ["base2"]
