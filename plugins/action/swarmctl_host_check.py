@@ -57,12 +57,8 @@ def host_query(packages: list[str]) -> str:
     """One shell command (no Python needed) that prints the host's platform and the state of each package."""
     names = " ".join(shlex.quote(name) for name in packages)
     query = f"; dpkg-query -W -f='package ${{Package}} ${{db:Status-Status}}\\n' {names} 2>/dev/null" if packages else ""
-    # IPVS as kernel_has_ipvs (module_utils/swarmctl_swarm.py) tells it: loaded, built in, or a module.
-    ipvs = ('ipvs=no; if [ -e /proc/net/ip_vs ] || grep -qsF /ip_vs.ko /lib/modules/"$(uname -r)"/modules.builtin '
-            '/lib/modules/"$(uname -r)"/modules.dep; then ipvs=yes; fi; echo "ipvs $ipvs"')
     return ('. /etc/os-release 2>/dev/null; arch=$(dpkg --print-architecture 2>/dev/null || uname -m); '
-            f'echo "platform ${{ID:-unknown}}-${{VERSION_ID:-unknown}}-$arch"; echo "nodename $(uname -n)"; '
-            f'{ipvs}{query}; true')
+            f'echo "platform ${{ID:-unknown}}-${{VERSION_ID:-unknown}}-$arch"{query}; true')
 
 
 def parse_host_query(text: str, packages: list[str]) -> tuple[str, list[str]]:
@@ -75,21 +71,6 @@ def parse_host_query(text: str, packages: list[str]) -> tuple[str, list[str]]:
         elif len(words) == 3 and words[0] == "package" and words[2] == "installed":
             installed.add(words[1])
     return platform, [name for name in packages if name not in installed]
-
-
-def parse_said(text: str, word: str) -> str | None:
-    """What host_query printed after `word` (nodename, ipvs); None when it did not."""
-    for line in text.splitlines():
-        words = line.split()
-        if len(words) == 2 and words[0] == word:
-            return words[1]
-    return None
-
-
-def parse_ipvs(text: str) -> bool | None:
-    """Whether host_query found IPVS in the host's kernel; None when its output does not say."""
-    said = parse_said(text, "ipvs")
-    return None if said is None else said == "yes"
 
 
 def _namespaced(facts: dict) -> dict:
@@ -131,7 +112,5 @@ class ActionModule(ActionBase):
         # Host facts go to the fact cache, so runs limited to some hosts still know the others' addresses.
         result["ansible_facts"] = dict(new_facts, swarmctl_node_address=address)
         result["platform"], result["missing_packages"] = parse_host_query(reached.get("stdout", ""), args["packages"])
-        result["ipvs"] = parse_ipvs(reached.get("stdout", ""))
-        result["nodename"] = parse_said(reached.get("stdout", ""), "nodename") or ""
         result["changed"] = False
         return result

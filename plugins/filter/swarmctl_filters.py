@@ -55,31 +55,6 @@ def swarmctl_newest_swarm_first(hosts, hostvars):
     return sorted(hosts, key=recovered, reverse=True) if any(recovered(h) for h in hosts) else hosts
 
 
-def swarmctl_vouched(hosts, hostvars, swarm):
-    """The hosts whose engines need not be asked where they stand, because the swarm's node list answers for them:
-    {host: its `local`, as swarmctl_swarm_info gives it}. A host is answered for when exactly one node carries its
-    name (uname -n, as preflight read it in this run) and that node is a Ready worker at the host's node address,
-    and preflight read its kernel's IPVS. Anything less (a node Down or missing, a second node of that name, another address, a
-    manager) and the host is asked: vouching saves a step per host on a swarm that is as it should be, and decides
-    nothing the engine's own answer would have decided otherwise."""
-    nodes = (swarm or {}).get("nodes") or []
-    vouched = {}
-    for host in hosts or [] if nodes else []:
-        hv = hostvars[host]
-        preflight = hv.get("preflight_host") or {}
-        name, ipvs = preflight.get("nodename") or "", preflight.get("ipvs")
-        addr = (hv.get("ansible_facts") or {}).get("swarmctl_node_address") or ""
-        named = [n for n in nodes if n.get("hostname") == name]
-        if not name or not addr or ipvs is None or len(named) != 1:
-            continue
-        node = named[0]
-        if node.get("role") == "worker" and node.get("state") == "ready" and node.get("addr") == addr:
-            vouched[host] = {"state": "active", "node_id": node["id"], "node_addr": addr, "is_manager": False,
-                             "error": "", "remote_managers": [], "remote_manager_ids": [], "cluster_id": "",
-                             "ipvs": bool(ipvs), "vouched": True}
-    return vouched
-
-
 def swarmctl_leaderless(hosts, hostvars, primary=""):
     """The live managers that answer as managers of a swarm with no leader - except, when the primary manager's
     swarm has a leader, those not in its node list: a recover's lost managers, back on a stale copy of the swarm
@@ -416,7 +391,6 @@ class FilterModule:
             "swarmctl_newest_swarm_first": swarmctl_newest_swarm_first,
             "swarmctl_swarm_copies": swarmctl_swarm_copies,
             "swarmctl_leaderless": swarmctl_leaderless,
-            "swarmctl_vouched": swarmctl_vouched,
             "swarmctl_split_problem": swarmctl_split_problem,
             "swarmctl_node_refs": swarmctl_node_refs,
             "swarmctl_node_entries": swarmctl_node_entries,

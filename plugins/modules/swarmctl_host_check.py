@@ -61,15 +61,6 @@ gathered:
   description: Whether facts were gathered in this run (false when the cached ones were used).
   returned: success
   type: bool
-ipvs:
-  description: Whether the host's kernel can do IPVS (loaded, built in, or a module), as swarmctl_swarm_info's
-    C(local.ipvs) says it.
-  returned: success
-  type: bool
-nodename:
-  description: The host's kernel host name (C(uname -n)), the name its swarm node carries.
-  returned: success
-  type: str
 platform:
   description: The host's distribution, release and architecture (what a package bundle must be made for).
   returned: success

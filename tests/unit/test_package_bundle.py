@@ -3,7 +3,6 @@ anything is installed, and the plan of which hosts install from a bundle."""
 
 import importlib.util
 import io
-import os
 import json
 import tarfile
 from pathlib import Path
@@ -137,21 +136,3 @@ def test_the_first_look_at_a_host_reports_its_platform_and_the_packages_it_lacks
     assert host_check.parse_host_query(output, ["docker.io", "python3-docker", "docker-registry"]) == \
         ("debian-12-amd64", ["python3-docker", "docker-registry"])
     assert host_check.host_query([]).endswith("; true") and "dpkg-query" not in host_check.host_query([])
-
-
-def test_the_first_look_at_a_host_tells_ipvs_as_swarm_info_does():
-    import subprocess
-
-    from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import kernel_has_ipvs
-
-    shell = subprocess.run(["sh", "-c", host_check.host_query([])], capture_output=True, text=True).stdout
-    assert host_check.parse_ipvs(shell) is kernel_has_ipvs()
-    assert host_check.parse_ipvs("platform debian-12-amd64\nipvs yes\n") is True
-    assert host_check.parse_ipvs("ipvs no\n") is False and host_check.parse_ipvs("") is None
-
-
-def test_the_first_look_at_a_host_reads_its_node_name():
-    import subprocess
-
-    shell = subprocess.run(["sh", "-c", host_check.host_query([])], capture_output=True, text=True).stdout
-    assert host_check.parse_said(shell, "nodename") == os.uname().nodename

@@ -275,29 +275,3 @@ def test_a_stale_copy_still_electing_is_not_taken_for_a_swarm_without_a_leader()
     lost = {"base2": manager("n2", False), "base3": manager("n3", False)}
     assert swarmctl_leaderless(["base2", "base3"], lost, "base2") == ["base2", "base3"]
     assert swarmctl_leaderless(["base2"], lost, "") == ["base2"]
-
-
-def test_only_ready_workers_under_their_name_and_address_are_vouched_for():
-    from swarmctl_filters import swarmctl_vouched
-
-    def host(name, addr, ipvs=False):
-        return {"preflight_host": {"nodename": name, "ipvs": ipvs}, "ansible_facts": {"swarmctl_node_address": addr}}
-
-    def n(id, name, addr, role="worker", state="ready"):
-        return {"id": id, "hostname": name, "addr": addr, "role": role, "state": state}
-
-    swarm = {"nodes": [n("m1", "base2", "10.0.0.2", "manager"), n("w5", "base5", "10.0.0.5"),
-                       n("old6", "base6", "10.0.0.6", state="down"), n("w6", "base6", "10.0.0.6"),
-                       n("w7", "base7", "10.0.0.7", state="down"), n("w8", "base8", "10.0.0.88"),
-                       n("m9", "base9", "10.0.0.9", "manager")]}
-    hostvars = {"base5": host("base5", "10.0.0.5", ipvs=True), "base6": host("base6", "10.0.0.6"),
-                "base7": host("base7", "10.0.0.7"), "base8": host("base8", "10.0.0.8"),
-                "base9": host("base9", "10.0.0.9"), "base10": host("base10", "10.0.0.10"),
-                "base11": {"ansible_facts": {"swarmctl_node_address": "10.0.0.5"}}}
-    vouched = swarmctl_vouched(list(hostvars), hostvars, swarm)
-    # base6 has a Down node of its name besides (a rejoin): asked. base7 Down, base8 at another address, base9 a
-    # manager node, base10 not in the list, base11 without preflight's reading: all asked.
-    assert vouched == {"base5": {"state": "active", "node_id": "w5", "node_addr": "10.0.0.5", "is_manager": False,
-                                 "error": "", "remote_managers": [], "remote_manager_ids": [], "cluster_id": "",
-                                 "ipvs": True, "vouched": True}}
-    assert swarmctl_vouched(["base5"], hostvars, {}) == {}  # no swarm read: nobody is vouched for
