@@ -364,17 +364,17 @@ ORGANIZATION_OID = bytes((0x55, 0x04, 0x0A))  # 2.5.4.10
 def subject_organization(der: bytes) -> str:
     """The O of an X.509 certificate's subject (Certificate > tbsCertificate > subject, the sixth field counting
     the optional version); empty when it has none."""
-    _, start, end = _der_item(der, 0)
-    _, start, end = _der_children(der, start, end)[0]
-    fields = _der_children(der, start, end)
+    certificate = _der_item(der, 0)
+    tbs = _der_children(der, certificate[1], certificate[2])[0]
+    fields = _der_children(der, tbs[1], tbs[2])
     if fields[0][0] == 0xA0:  # [0] version
         fields = fields[1:]
-    _, start, end = fields[4]
-    for _, set_start, set_end in _der_children(der, start, end):
-        for _, pair_start, pair_end in _der_children(der, set_start, set_end):
-            (_, oid_start, oid_end), (_, value_start, value_end) = _der_children(der, pair_start, pair_end)[:2]
-            if der[oid_start:oid_end] == ORGANIZATION_OID:
-                return der[value_start:value_end].decode("utf-8", "replace")
+    subject = fields[4]
+    for rdn in _der_children(der, subject[1], subject[2]):
+        for pair in _der_children(der, rdn[1], rdn[2]):
+            oid, value = _der_children(der, pair[1], pair[2])[:2]
+            if der[oid[1]:oid[2]] == ORGANIZATION_OID:
+                return der[value[1]:value[2]].decode("utf-8", "replace")
     return ""
 
 

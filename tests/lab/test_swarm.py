@@ -91,6 +91,19 @@ def _inventory_with(result, tmp_path, host_vars: dict) -> str:
     return str(path)
 
 
+def test_a_worker_that_left_by_hand_is_asked_and_joined_again(ha_lab):
+    """Right after a worker leaves, the managers' node list still shows it Ready (until its heartbeat expires):
+    the next run must ask its engine, not take the node list's word, and join it again."""
+    lab, result = ha_lab
+    leave_swarm(lab, "base6")
+    run = swarmctl("up", "-i", result["inventory"], "--json")
+    assert run.rc == 0, run.why()
+    assert run.summary()["changed"] > 0
+    assert on(lab, "base6", "docker", "info", "--format", "{{.Swarm.LocalNodeState}}") == "active"
+    ready = [n for n in node_ls(lab) if n["Hostname"] == "base6" and n["Status"] == "Ready"]
+    assert len(ready) == 1, node_ls(lab)
+
+
 def test_node_availability_and_labels_come_from_the_inventory(ha_lab, tmp_path):
     lab, result = ha_lab
     inventory = _inventory_with(result, tmp_path, {
