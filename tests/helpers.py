@@ -171,7 +171,9 @@ class LoadLoop:
         self.failover = failover
         self.answers: list[str] = []
         self.failures: list[str] = []
+        self.failed_at: list[float] = []  # wall-clock seconds of each failure, for report()
         self.retried: list[str] = []
+        self.started = self.stopped = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -189,15 +191,50 @@ class LoadLoop:
             else:
                 if self.failover:
                     self.failures.append(f"no node answered ({self.retried[-1]})")
+            if len(self.failed_at) < len(self.failures):
+                self.failed_at.append(time.time())
             time.sleep(0.05)
 
     def __enter__(self):
+        self.started = time.time()
         self._thread.start()
         return self
 
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join(10)
+        self.stopped = time.time()
+
+    def report(self, run: Result | None = None) -> str:
+        """What a failed assertion needs: how many requests failed, when (seconds into the load), the first
+        failures, and with a --json run, what Ansible was doing meanwhile."""
+        if not self.failures:
+            return f"{len(self.answers)} answered, none failed"
+        first, last = (t - self.started for t in (self.failed_at[0], self.failed_at[-1]))
+        lines = [f"{len(self.failures)} failed, {len(self.answers)} answered, failures from {first:.1f}s to "
+                 f"{last:.1f}s of {self.stopped - self.started:.1f}s", *self.failures[:3]]
+        if run is not None:
+            lines += [f"{t - self.started:7.1f}s {what}" for t, what in run_timeline(run)]
+        return "\n".join(lines)
+
+
+def run_timeline(run: Result) -> list[tuple[float, str]]:
+    """(wall-clock seconds, "host: task -> status") of each task result of a --json run, read from the
+    events ansible-runner kept in the run's artifacts."""
+    import datetime
+
+    start = [e for e in run.json_lines() if e.get("event") == "start"]
+    if not start:
+        return []
+    timeline = []
+    for path in (Path(start[0]["artifacts"]) / "artifacts" / "run" / "job_events").glob("*.json"):
+        event = json.loads(path.read_text())
+        if not event.get("event", "").startswith("runner_on_") or "created" not in event:
+            continue
+        data = event.get("event_data", {})
+        when = datetime.datetime.fromisoformat(event["created"]).replace(tzinfo=datetime.timezone.utc).timestamp()
+        timeline.append((when, f"{data.get('host')}: {data.get('task')} -> {event['event'][len('runner_on_'):]}"))
+    return sorted(timeline)
 
 
 def on(lab, host, *argv, check: bool = True) -> str:
