@@ -95,21 +95,26 @@ def test_a_worker_that_left_by_hand_is_asked_and_joined_again(ha_lab):
     """Right after a worker leaves, the managers' node list still shows it Ready (until its heartbeat expires):
     the next run must ask its engine, not take the node list's word, and join it again."""
     lab, result = ha_lab
+    old_id = nodes_by_name(lab)["base6"]["ID"]
     leave_swarm(lab, "base6")
     try:
         run = swarmctl("up", "-i", result["inventory"], "--json")
         assert run.rc == 0, run.why()
         assert run.summary()["changed"] > 0
         assert on(lab, "base6", "docker", "info", "--format", "{{.Swarm.LocalNodeState}}") == "active"
-        ready = [n for n in node_ls(lab) if n["Hostname"] == "base6" and n["Status"] == "Ready"]
-        assert len(ready) == 1, node_ls(lab)
+        new_id = on(lab, "base6", "docker", "info", "--format", "{{.Swarm.NodeID}}")
+        assert new_id != old_id
+        # The entry it left may still read Ready for a while (its heartbeat has not expired yet): the new one is
+        # the one that counts.
+        new = wait_until(lambda: [n for n in node_ls(lab) if n["ID"] == new_id and n["Status"] == "Ready"], 60)
+        assert new, node_ls(lab)
     finally:
-        # The node base6 left stays in the list (Down) until removed; the lab's later tests name base6.
+        # The entry base6 left stays in the list until removed, and the lab's later tests name base6.
         if on(lab, "base6", "docker", "info", "--format", "{{.Swarm.LocalNodeState}}", check=False) != "active":
             swarmctl("up", "-i", result["inventory"])
-        for node in node_ls(lab):
-            if node["Hostname"] == "base6" and node["Status"] != "Ready":
-                on(lab, "base2", "docker", "node", "rm", "--force", node["ID"], check=False)
+        on(lab, "base2", "docker", "node", "rm", "--force", old_id, check=False)
+        assert [n["ID"] for n in node_ls(lab) if n["Hostname"] == "base6"] != [old_id]
+        assert len([n for n in node_ls(lab) if n["Hostname"] == "base6"]) == 1, node_ls(lab)
 
 
 def test_node_availability_and_labels_come_from_the_inventory(ha_lab, tmp_path):
