@@ -129,11 +129,7 @@ def swarmctl_node_entries(hosts, hostvars, managers):
     entries = []
     for host in hosts or []:
         hv = hostvars[host]
-        node_id = join_addr = ""
-        for result in ("swarm_member", "swarm_worker_member", "swarm_primary_result"):
-            node_id = node_id or (hv.get(result) or {}).get("node_id") or ""
-            join_addr = join_addr or (hv.get(result) or {}).get("join_addr") or ""
-        node_id = node_id or ((hv.get("swarm_info") or {}).get("local") or {}).get("node_id") or ""
+        node_id, join_addr, dummy = _current_node(hv)
         if not node_id:
             continue
         labels = dict(hv.get("swarm_node_labels") or {})
@@ -147,6 +143,40 @@ def swarmctl_node_entries(hosts, hostvars, managers):
             "labels": labels,
         })
     return entries
+
+
+def _current_node(hv) -> tuple[str, str, str]:
+    """(node id, join address, node address) of a host's engine: from a join or init in this run, else as
+    discovery read it."""
+    node_id = join_addr = node_addr = ""
+    for result in ("swarm_member", "swarm_worker_member", "swarm_primary_result"):
+        answer = hv.get(result) or {}
+        node_id = node_id or answer.get("node_id") or ""
+        join_addr = join_addr or answer.get("join_addr") or ""
+        node_addr = node_addr or answer.get("node_addr") or ""
+    local = (hv.get("swarm_info") or {}).get("local") or {}
+    return node_id or local.get("node_id") or "", join_addr, node_addr or local.get("node_addr") or ""
+
+
+def swarmctl_left_behind(hosts, hostvars, nodes):
+    """Worker entries of the node list that hosts left behind by leaving and joining again (by hand, or with
+    swarm_force_rejoin): down, with the host name and address of a host whose engine is now another node.
+    Swarm keeps such an entry forever, and it makes the host's name ambiguous. [{node_id, host}] to remove."""
+    current = {}
+    for host in hosts or []:
+        hv = hostvars[host]
+        node_id, dummy, node_addr = _current_node(hv)
+        name = (hv.get("ansible_facts") or {}).get("hostname") or ""
+        if node_id and node_addr and name:
+            current[host] = (node_id, name, node_addr)
+    live_ids = {node_id for node_id, dummy, dummy in current.values()}
+    out = []
+    for host, (node_id, name, node_addr) in current.items():
+        for node in nodes or []:
+            if (node.get("role") == "worker" and node.get("state") == "down" and node["id"] not in live_ids
+                    and node.get("hostname") == name and node.get("addr") == node_addr):
+                out.append({"node_id": node["id"], "host": f"{host}'s old node {node['id'][:12]}"})
+    return out
 
 
 def swarmctl_nodes_named(hosts, hostvars, nodes):
@@ -395,6 +425,7 @@ class FilterModule:
             "swarmctl_node_refs": swarmctl_node_refs,
             "swarmctl_node_entries": swarmctl_node_entries,
             "swarmctl_node_changes": swarmctl_node_changes,
+            "swarmctl_left_behind": swarmctl_left_behind,
             "swarmctl_nodes_named": swarmctl_nodes_named,
             "swarmctl_host_ports": swarmctl_host_ports,
             "swarmctl_rotate": swarmctl_rotate,

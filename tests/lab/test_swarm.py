@@ -108,6 +108,15 @@ def test_a_worker_that_left_by_hand_is_asked_and_joined_again(ha_lab):
         # the one that counts.
         new = wait_until(lambda: [n for n in node_ls(lab) if n["ID"] == new_id and n["Status"] == "Ready"], 60)
         assert new, node_ls(lab)
+        # Once that entry is down, a run removes it (Swarm itself never does), and `docker node inspect base6`
+        # names one node again.
+        assert wait_until(lambda: [n for n in node_ls(lab) if n["ID"] == old_id and n["Status"] == "Down"], 90)
+        cleaned = swarmctl("up", "-i", result["inventory"], "--tags", "swarm", "--json")
+        assert cleaned.rc == 0 and cleaned.summary()["changed"] == 1, cleaned
+        assert [n["ID"] for n in node_ls(lab) if n["Hostname"] == "base6"] == [new_id]
+        assert on(lab, "base2", "docker", "node", "inspect", "base6", "--format", "{{.ID}}") == new_id
+        again = swarmctl("up", "-i", result["inventory"], "--tags", "swarm", "--json")
+        assert again.rc == 0 and again.summary()["changed"] == 0, again
     finally:
         # The entry base6 left stays in the list until removed, and the lab's later tests name base6.
         if on(lab, "base6", "docker", "info", "--format", "{{.Swarm.LocalNodeState}}", check=False) != "active":

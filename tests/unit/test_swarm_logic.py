@@ -10,7 +10,8 @@ from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm impo
     tolerance,
 )
 from helpers import host_module
-from swarmctl_filters import swarmctl_membership_problem, swarmctl_node_changes, swarmctl_not_members
+from swarmctl_filters import (swarmctl_left_behind, swarmctl_membership_problem, swarmctl_node_changes,
+                              swarmctl_not_members)
 
 
 def node(id, role="manager", reach="reachable", hostname=None, availability="active", labels=None):
@@ -275,3 +276,40 @@ def test_a_stale_copy_still_electing_is_not_taken_for_a_swarm_without_a_leader()
     lost = {"base2": manager("n2", False), "base3": manager("n3", False)}
     assert swarmctl_leaderless(["base2", "base3"], lost, "base2") == ["base2", "base3"]
     assert swarmctl_leaderless(["base2"], lost, "") == ["base2"]
+
+
+def _node(node_id, hostname, addr, state="ready", role="worker"):
+    return {"id": node_id, "hostname": hostname, "addr": addr, "state": state, "role": role}
+
+
+def test_the_down_entry_a_rejoined_worker_left_behind_is_removed_and_nothing_else():
+    hostvars = {
+        # base6 left and joined again in this run: its engine is node new6 now.
+        "base6": {"ansible_facts": {"hostname": "base6"}, "swarm_info": {"local": {"node_id": "", "node_addr": ""}},
+                  "swarm_worker_member": {"action": "joined", "node_id": "new6", "node_addr": "10.0.0.6"}},
+        "base5": {"ansible_facts": {"hostname": "base5"},
+                  "swarm_info": {"local": {"node_id": "n5", "node_addr": "10.0.0.5"}}},
+        # Unreachable: no engine answered, so its entry (down) is not judged.
+        "base7": {"ansible_facts": {"hostname": "base7"}},
+    }
+    nodes = [
+        _node("old6", "base6", "10.0.0.6", "down"),
+        _node("n5", "base5", "10.0.0.5"),
+        _node("old5", "base5", "10.0.0.5", "down"),
+        _node("up6", "base6", "10.0.0.6", "ready"),  # just left, its heartbeat not expired: a later run
+        _node("elsewhere6", "base6", "10.9.9.9", "down"),  # same name, another address: not this host's
+        _node("mgr6", "base6", "10.0.0.6", "down", role="manager"),  # a manager entry needs demoting: not here
+        _node("n7", "base7", "10.0.0.7", "down"),
+    ]
+    assert swarmctl_left_behind(["base5", "base6", "base7"], hostvars, nodes) == [
+        {"node_id": "old5", "host": "base5's old node old5"},
+        {"node_id": "old6", "host": "base6's old node old6"},
+    ]
+
+
+def test_no_entry_is_left_behind_when_every_host_is_its_only_node():
+    hostvars = {h: {"ansible_facts": {"hostname": h}, "swarm_info": {"local": {"node_id": f"id-{h}", "node_addr": a}}}
+                for h, a in (("base2", "10.0.0.2"), ("base3", "10.0.0.3"))}
+    nodes = [_node("id-base2", "base2", "10.0.0.2", role="manager"), _node("id-base3", "base3", "10.0.0.3", "down")]
+    # base3's own entry is down (its engine is restarting): it is still the host's node, never removed.
+    assert swarmctl_left_behind(["base2", "base3"], hostvars, nodes) == []
