@@ -42,6 +42,13 @@ options:
     type: list
     elements: str
     default: [docker.io, python3-docker]
+  bundle:
+    description:
+      - Path on the host of a package bundle (made by M(swarmctl.swarm.swarmctl_package_bundle)) to install the
+        missing O(packages) from, instead of the host's apt sources. As with apt, C(daemon.json) is written before,
+        so the engine's first start already uses it.
+      - The file is left in place (M(swarmctl.swarm.swarmctl_packages) installs the rest from it and removes it).
+    type: path
   daemon_config:
     description: Keys C(daemon.json) must have, with these values, whatever the host had.
     type: dict
@@ -185,6 +192,7 @@ import shutil
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_bundle import install
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_daemon_json import (
     DAEMON_JSON,
     OWNED_RECORD,
@@ -202,6 +210,7 @@ from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host impor
     apt_install_versions,
     apt_remove,
     installed_versions,
+    missing_packages,
     plan_versions,
     systemctl,
 )
@@ -235,6 +244,7 @@ def tls_daemon_config(tls: dict) -> dict:
 
 ARGUMENT_SPEC = dict(
     packages=dict(type="list", elements="str", default=["docker.io", "python3-docker"]),
+    bundle=dict(type="path"),
     versions=dict(type="dict"),
     daemon_config=dict(type="dict", default={}),
     daemon_defaults=dict(type="dict", default={}),
@@ -291,6 +301,19 @@ def main():
     if module.params["state"] == "absent":
         absent(module)
     present(module)
+
+
+def install_from_bundle(module, changes, packages, bundle):
+    """The missing packages, installed from the package bundle at `bundle` alone; returns them."""
+    missing = missing_packages(module, packages)
+    if missing:
+        changes.add(f"installed {' '.join(missing)} from the package bundle")
+        if not module.check_mode:
+            if not os.path.exists(bundle):
+                module.fail_json(msg=f"{', '.join(missing)} missing, and no package bundle at {bundle} to install "
+                                     "them from. Nothing was installed.", actions=changes.actions)
+            install(module, missing, bundle)
+    return missing
 
 
 def read_daemon_json(module):
@@ -364,7 +387,8 @@ def present(module):
     if merged["owned"] != owned:
         changes.directory(os.path.dirname(OWNED_RECORD))
         changes.file(OWNED_RECORD, json.dumps(merged["owned"], indent=2, sort_keys=True) + "\n")
-    installed = changes.packages(p["packages"])
+    installed = install_from_bundle(module, changes, p["packages"], p["bundle"]) if p["bundle"] else \
+        changes.packages(p["packages"])
     if was_installed or not module.check_mode:
         changes.service("docker", daemon_reload=unit_changing)
     elif installed:

@@ -72,6 +72,10 @@ def test_lab_status_reports_every_host(shared_lab):
 def test_up_twice_second_run_changes_nothing(converged):
     _, result, first = converged
     assert first.summary()["changed"] > 0
+    # From bare hosts, each engine is installed with its daemon.json already written: none needs a restart.
+    restarts = [(e["host"], a) for e in first.json_lines() if e.get("event") == "host_result"
+                for a in e.get("actions", []) if a.startswith("restarted docker")]
+    assert restarts == [], restarts
     second = swarmctl("up", "-i", result["inventory"], "--json")
     assert second.rc == 0, second
     summary = second.summary()
