@@ -13,25 +13,13 @@ still pays for.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def _when(event: dict) -> float:
-    return datetime.datetime.fromisoformat(event["created"]).timestamp()
-
-
-def load_events(run_dir: Path) -> list[dict]:
-    events_dir = run_dir / "artifacts" / "run" / "job_events"
-    if not events_dir.is_dir():
-        raise SystemExit(f"{run_dir} holds no ansible-runner events (looked in {events_dir})")
-    events = [json.loads(path.read_text()) for path in events_dir.glob("*.json")]
-    return sorted((e for e in events if "created" in e), key=lambda e: e.get("counter", 0))
+from swarmctl import run_events  # noqa: E402  (after the path above)
 
 
 def task_times(events: list[dict]) -> list[dict]:
@@ -43,11 +31,11 @@ def task_times(events: list[dict]) -> list[dict]:
         data = event.get("event_data", {})
         if kind in ("playbook_on_task_start", "playbook_on_play_start", "playbook_on_stats"):
             if current is not None:
-                current["seconds"] = _when(event) - current["started"]
+                current["seconds"] = run_events.event_time(event) - current["started"]
                 tasks.append(current)
                 current = None
             if kind == "playbook_on_task_start":
-                current = {"task": data.get("task", ""), "play": data.get("play", ""), "started": _when(event),
+                current = {"task": data.get("task", ""), "play": data.get("play", ""), "started": run_events.event_time(event),
                            "hosts": set(), "skipped": set()}
         elif current is not None and kind.startswith("runner_on_"):
             host = data.get("host", "")
@@ -70,11 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=25, help="how many of the slowest tasks to print")
     args = parser.parse_args(argv)
     run_dir = args.run_dir or newest_run()
-    events = load_events(run_dir)
+    try:
+        events = run_events.load(run_dir)
+    except FileNotFoundError as exc:
+        raise SystemExit(str(exc)) from None
     tasks = task_times(events)
     if not events:
         raise SystemExit(f"{run_dir}: no events")
-    total = _when(events[-1]) - _when(events[0])
+    total = run_events.event_time(events[-1]) - run_events.event_time(events[0])
     print(f"{run_dir}: {len(tasks)} tasks, {total:.1f} s from the first event to the last")
     print(f"{'seconds':>8} {'hosts':>5} {'skip':>5}  task (play)")
     for task in sorted(tasks, key=lambda t: -t["seconds"])[:args.top]:

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from swarmctl import paths
+from swarmctl import paths, run_events
 from swarmctl.inputs import ExtraVars, check_inventory_syntax, parse_extra_vars
 from swarmctl.progress import Progress
 
@@ -181,7 +181,7 @@ def run_playbook(run: PlaybookRun, json_mode: bool = False, stream=None, label: 
                 fact_cache_type="jsonfile",
                 fact_cache=str(paths.fact_cache_dir(run.inventory)),
                 quiet=True,
-                ident="run",
+                ident=run_events.IDENT,
             )
         rc, runner_status = result.rc, result.status
     except KeyboardInterrupt:  # before Ansible started, or a second Ctrl-C in a bad place
@@ -206,7 +206,7 @@ def run_playbook(run: PlaybookRun, json_mode: bool = False, stream=None, label: 
     else:
         status = "error"  # Ansible stopped before or outside host results (syntax, inventory...)
     errors = list(progress.messages)
-    artifacts = run_dir / "artifacts" / "run"
+    artifacts = run_events.artifacts_dir(run_dir)
     if status in ("error", "bad_input") and not errors and not stats.failed:
         errors.append(_tail(artifacts / "stdout") or f"ansible-playbook exited with code {rc}")
     outcome = RunResult(
@@ -290,7 +290,7 @@ def _scrub_run_dir(run_dir: Path, command: str) -> None:
     of inline variables go, and ansible-runner's record of the command is replaced by the masked one."""
     for path in run_dir.glob("extra-vars-*.json"):
         path.unlink(missing_ok=True)
-    record = run_dir / "artifacts" / "run" / "command"
+    record = run_events.artifacts_dir(run_dir) / "command"
     if record.exists():
         fd = os.open(record, os.O_WRONLY | os.O_TRUNC)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -221,20 +221,14 @@ class LoadLoop:
 def run_timeline(run: Result) -> list[tuple[float, str]]:
     """(wall-clock seconds, "host: task -> status") of each task result of a --json run, read from the
     events ansible-runner kept in the run's artifacts."""
-    import datetime
+    from swarmctl import run_events
 
     start = [e for e in run.json_lines() if e.get("event") == "start"]
     if not start:
         return []
-    timeline = []
-    for path in (Path(start[0]["artifacts"]) / "artifacts" / "run" / "job_events").glob("*.json"):
-        event = json.loads(path.read_text())
-        if not event.get("event", "").startswith("runner_on_") or "created" not in event:
-            continue
-        data = event.get("event_data", {})
-        when = datetime.datetime.fromisoformat(event["created"]).replace(tzinfo=datetime.timezone.utc).timestamp()
-        timeline.append((when, f"{data.get('host')}: {data.get('task')} -> {event['event'][len('runner_on_'):]}"))
-    return sorted(timeline)
+    return [(run_events.event_time(event),
+             f"{event['event_data'].get('host')}: {event['event_data'].get('task')} -> {event['event'][len('runner_on_'):]}")
+            for event in run_events.load(Path(start[0]["artifacts"])) if event.get("event", "").startswith("runner_on_")]
 
 
 def on(lab, host, *argv, check: bool = True) -> str:
