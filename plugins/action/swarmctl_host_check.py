@@ -1,6 +1,6 @@
 """swarmctl_host_check: reach a host, gather its facts when the cache has none for it, record the address
-it uses for swarm traffic, and refuse hosts swarmctl cannot provision - one task per host instead of four
-(documentation: plugins/modules/swarmctl_host_check.py)."""
+it uses for swarm traffic, refuse hosts swarmctl cannot provision, and on request ask its engine where it stands
+in a swarm - one task per host instead of five (documentation: plugins/modules/swarmctl_host_check.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import shlex
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.swarmctl.swarm.plugins.plugin_utils.swarmctl_action import RUNNER_KEY, run_module
 
 ARGUMENT_SPEC = dict(
     gather_subset=dict(type="list", elements="str", required=True),
@@ -16,7 +17,11 @@ ARGUMENT_SPEC = dict(
     supported_os_families=dict(type="list", elements="str", required=True),
     advertise_addr=dict(type="str"),
     packages=dict(type="list", elements="str", default=[]),
+    swarm=dict(type="bool", default=False),
 )
+
+# What swarmctl_swarm_info answers (without join tokens or keys), returned as it returns them.
+SWARM_KEYS = ("local", "swarm", "quorum", RUNNER_KEY)
 
 
 def _is_ip(value: str) -> bool:
@@ -112,5 +117,11 @@ class ActionModule(ActionBase):
         # Host facts go to the fact cache, so runs limited to some hosts still know the others' addresses.
         result["ansible_facts"] = dict(new_facts, swarmctl_node_address=address)
         result["platform"], result["missing_packages"] = parse_host_query(reached.get("stdout", ""), args["packages"])
+        if args["swarm"]:
+            answer = run_module(self, "swarmctl_swarm_info", {"engine_missing_ok": True}, task_vars)
+            if answer.get("failed"):
+                raise AnsibleActionFail(f"{task_vars.get('inventory_hostname')}: asking its Docker engine where it "
+                                        f"stands in a swarm failed: {answer.get('msg')}")
+            result.update((key, answer[key]) for key in SWARM_KEYS if key in answer)
         result["changed"] = False
         return result

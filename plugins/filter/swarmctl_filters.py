@@ -258,7 +258,7 @@ def swarmctl_package_plan(hostvars, hosts, source="cluster", bundle_dir=""):
     A host preflight did not look at is left to its own mirror."""
     lacking = {}
     for host in hosts:
-        found = hostvars[host].get("preflight_host") or {}
+        found = hostvars[host].get("swarm_info") or {}  # preflight's host check
         if found.get("missing_packages"):
             lacking[host] = found.get("platform", "unknown")
     builders = {}

@@ -19,6 +19,9 @@ description:
     address of its default route.
   - Fails for a host whose OS family is not in O(supported_os_families) or that does not run systemd, with
     what it runs.
+  - With O(swarm), also asks the host's Docker engine where it stands in a swarm, as
+    M(swarmctl.swarm.swarmctl_swarm_info) with O(swarmctl.swarm.swarmctl_swarm_info#module:engine_missing_ok) does,
+    in the same task (this needs privilege escalation); RV(local), RV(swarm) and RV(quorum) are its answer.
   - Changes nothing on the host; check mode behaves the same.
 extends_documentation_fragment:
   - swarmctl.swarm.swarmctl_attributes
@@ -45,6 +48,12 @@ options:
     type: list
     elements: str
     default: []
+  swarm:
+    description:
+      - Also ask the host's engine where it stands in a swarm (RV(local), RV(swarm), RV(quorum)); a host with no
+        engine yet answers C(local.state=no-engine).
+    type: bool
+    default: false
 author: swarmctl developers (@swarmctl)
 """
 
@@ -54,6 +63,14 @@ EXAMPLES = r"""
     gather_subset: ["!all", "!min", distribution, network, service_mgr]
     supported_os_families: [Debian]
     refresh: "{{ swarmctl_refresh_facts | default(false) }}"
+
+- name: The same, and where the host's engine stands in a swarm (registered as swarm_info, as discovery reads it)
+  swarmctl.swarm.swarmctl_host_check:
+    gather_subset: ["!all", "!min", distribution, network, service_mgr]
+    supported_os_families: [Debian]
+    swarm: true
+  become: true
+  register: swarm_info
 """
 
 RETURN = r"""
@@ -75,4 +92,17 @@ ansible_facts:
   description: The gathered facts (when gathered) and C(swarmctl_node_address).
   returned: success
   type: dict
+local:
+  description: The engine's own view of its swarm membership, as M(swarmctl.swarm.swarmctl_swarm_info) returns it.
+  returned: with O(swarm)
+  type: dict
+swarm:
+  description: On a manager of a swarm with a leader, the swarm and its nodes, as M(swarmctl.swarm.swarmctl_swarm_info)
+    returns them (never join tokens).
+  returned: with O(swarm), on a manager
+  type: dict
+quorum:
+  description: Whether the swarm has a leader.
+  returned: with O(swarm), on a manager
+  type: bool
 """

@@ -9,6 +9,7 @@ import os
 
 from ansible.errors import AnsibleActionFail
 from ansible.executor.module_common import _get_shebang
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible_collections.swarmctl.swarm.plugins.plugin_utils.swarmctl_light import NOT_LIGHT, load_module, parse_result
 from ansible.plugins.action import ActionBase
@@ -37,6 +38,8 @@ def controller_action(argument_spec: dict, operation, error_type=Exception):
 
 # This collection's module_utils package, as its modules import it.
 UTILS_PACKAGE = __name__.rsplit(".plugin_utils.", 1)[0] + ".module_utils"
+# Its name as tasks give it (swarmctl.swarm).
+COLLECTION = ".".join(__name__.split(".")[1:3])
 
 # Which way a light module ran ("light", or "module" for the ordinary AnsiballZ path), in its result.
 RUNNER_KEY = "_swarmctl_runner"
@@ -48,34 +51,74 @@ def _hide_secrets(result: dict, secret_keys: tuple[str, ...]) -> dict:
     return result
 
 
+_LOADED: dict = {}
+
+
+def _light_module(module_name: str):
+    """This collection's module as the light runner needs it, read once per control-machine process."""
+    if module_name not in _LOADED:
+        plugins = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        _LOADED[module_name] = load_module(plugins, module_name, UTILS_PACKAGE)
+    return _LOADED[module_name]
+
+
+def _light_interpreter(action: ActionBase, task_vars: dict):
+    """The host's Python as a pipelined module would run it, or None: run as an ordinary module."""
+    if action._task.async_val or not action._is_pipelining_enabled("new"):
+        return None
+    try:
+        shebang, dummy = _get_shebang("/usr/bin/python", task_vars, action._templar)
+    except Exception:  # discovery still to do (the ordinary path does it), or anything unexpected
+        return None
+    return shebang
+
+
+def _run_light(action: ActionBase, module, params: dict, interpreter: str) -> dict:
+    """The module's answer from the host (NOT_LIGHT in it: run it as an ordinary module)."""
+    script = module.script(params, action._task.check_mode, action._task.diff)
+    command = action._connection._shell.build_module_command(action._compute_environment_string(), interpreter, "")
+    # Bytes: the local connection hands in_data to the process as it is (ssh would encode a str itself).
+    res = action._low_level_execute_command(command, sudoable=True, in_data=script.encode())
+    return parse_result(res.get("stdout", ""), res.get("stderr", ""), res.get("rc", 1))
+
+
+def run_module(action: ActionBase, module_name: str, module_args: dict, task_vars: dict) -> dict:
+    """Run this collection's module module_name from inside another action plugin's task (its connection, its
+    privilege escalation, its check mode): light where it can be, else as an ordinary module. Returns the module's
+    result; a failure is a result with failed set, as from _execute_module."""
+    module = _light_module(module_name)
+    interpreter = _light_interpreter(action, task_vars) if module.utils is not None else None
+    if interpreter is not None:
+        validated = ArgumentSpecValidator(module.spec, **module.rules).validate(module_args)
+        if validated.error_messages:
+            raise AnsibleActionFail(f"{module_name}: {'; '.join(validated.error_messages)}")
+        answer = _run_light(action, module, validated.validated_parameters, interpreter)
+        if NOT_LIGHT not in answer:
+            answer[RUNNER_KEY] = "light"
+            return answer
+    answer = action._execute_module(module_name=f"{COLLECTION}.{module_name}", module_args=module_args,
+                                    task_vars=task_vars)
+    answer[RUNNER_KEY] = "module"
+    return answer
+
+
 def light_module_action(module_name: str, secret_keys: tuple[str, ...] = ()):
     """Make an ActionModule class that runs this collection's module module_name without AnsiballZ (swarmctl_light), or as
     an ordinary module when that cannot be done here (no pipelining, async, an interpreter not yet discovered,
     a module_util the light runner does not carry). A result carrying any of secret_keys (join tokens, an unlock
     key) is hidden the way no_log does it: shown as censored, kept whole in a registered variable. A failure
     carries none of them and stays readable, which a no_log on the task would hide too."""
-    plugins = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    loaded = []
-
-    def light_module():
-        if not loaded:
-            loaded.append(load_module(plugins, module_name, UTILS_PACKAGE))
-        return loaded[0]
 
     class ActionModule(ModuleAction):
         def run(self, tmp=None, task_vars=None):
             task_vars = task_vars or {}
-            module = light_module()
-            interpreter = self._light_interpreter(task_vars) if module.utils is not None else None
+            module = _light_module(module_name)
+            interpreter = _light_interpreter(self, task_vars) if module.utils is not None else None
             if interpreter is None:
                 return self._ordinary(tmp, task_vars)
             result = ActionBase.run(self, tmp, task_vars)
             validation, params = self.validate_argument_spec(argument_spec=module.spec, **module.rules)
-            script = module.script(params, self._task.check_mode, self._task.diff)
-            command = self._connection._shell.build_module_command(self._compute_environment_string(), interpreter, "")
-            # Bytes: the local connection hands in_data to the process as it is (ssh would encode a str itself).
-            res = self._low_level_execute_command(command, sudoable=True, in_data=script.encode())
-            answer = parse_result(res.get("stdout", ""), res.get("stderr", ""), res.get("rc", 1))
+            answer = _run_light(self, module, params, interpreter)
             if NOT_LIGHT in answer:
                 return self._ordinary(tmp, task_vars)
             result.update(answer)
@@ -87,15 +130,5 @@ def light_module_action(module_name: str, secret_keys: tuple[str, ...] = ()):
             result = super().run(tmp, task_vars)
             result[RUNNER_KEY] = "module"
             return _hide_secrets(result, secret_keys)
-
-        def _light_interpreter(self, task_vars):
-            """The host's Python as a pipelined module would run it, or None: run as an ordinary module."""
-            if self._task.async_val or not self._is_pipelining_enabled("new"):
-                return None
-            try:
-                shebang, dummy = _get_shebang("/usr/bin/python", task_vars, self._templar)
-            except Exception:  # discovery still to do (the ordinary path does it), or anything unexpected
-                return None
-            return shebang
 
     return ActionModule

@@ -154,3 +154,31 @@ def test_the_action_plugin_runs_over_a_local_connection_both_ways(tmp_path, pipe
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["local"]["state"] == "no-engine" and result["_swarmctl_runner"] == runner
+
+
+@pytest.mark.parametrize("pipelining, runner", [("True", "light"), ("False", "module")])
+def test_the_host_check_asks_the_engine_in_its_own_step_both_ways(tmp_path, pipelining, runner):
+    """swarmctl_host_check with swarm: the engine's answer (run_module from inside another action), light and
+    ordinary, over a local connection. Facts are set beforehand, so nothing is gathered from this machine."""
+    import os
+
+    playbook = tmp_path / "check.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.set_fact: {distribution: Debian, os_family: Debian, service_mgr: systemd, cacheable: true}\n"
+        "    - swarmctl.swarm.swarmctl_host_check:\n"
+        "        gather_subset: ['!all']\n        supported_os_families: [Debian]\n        swarm: true\n"
+        "      register: check\n"
+        "    - ansible.builtin.copy:\n        content: '{{ check | to_json }}'\n"
+        f"        dest: {tmp_path}/result.json\n")
+    env = {**os.environ, "ANSIBLE_CONFIG": str(PLUGINS.parent / "ansible.cfg"), "ANSIBLE_PIPELINING": pipelining,
+           "SWARMCTL_MODULE_CACHE": str(tmp_path / "modules"), "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+           "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(tmp_path / "facts")}
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                           str(playbook)], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["gathered"] is False and result["_swarmctl_runner"] == runner
+    # This machine's engine, if it runs, is in no swarm; with none running the answer says so.
+    assert result["local"]["state"] in ("no-engine", "inactive"), result["local"]
+    assert "tokens" not in result and "swarm" not in result

@@ -101,10 +101,10 @@ def test_unpacking_takes_plain_files_at_the_top_only(tmp_path):
 
 def test_the_plan_has_one_downloader_per_platform_and_names_missing_bundles(tmp_path):
     hostvars = {
-        "base2": {"preflight_host": {"platform": "debian-12-amd64", "missing_packages": ["docker.io"]}},
-        "base3": {"preflight_host": {"platform": "debian-12-amd64", "missing_packages": ["docker.io"]}},
-        "base4": {"preflight_host": {"platform": "debian-12-amd64", "missing_packages": []}},
-        "arm1": {"preflight_host": {"platform": "debian-12-arm64", "missing_packages": ["docker.io"]}},
+        "base2": {"swarm_info": {"platform": "debian-12-amd64", "missing_packages": ["docker.io"]}},
+        "base3": {"swarm_info": {"platform": "debian-12-amd64", "missing_packages": ["docker.io"]}},
+        "base4": {"swarm_info": {"platform": "debian-12-amd64", "missing_packages": []}},
+        "arm1": {"swarm_info": {"platform": "debian-12-arm64", "missing_packages": ["docker.io"]}},
         "old": {},  # preflight did not look at it: left to its own mirror
     }
     hosts = ["base2", "base3", "base4", "arm1", "old"]
