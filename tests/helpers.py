@@ -155,6 +155,20 @@ def running_tasks_per_node(lab, service: str, via: str) -> dict:
     return counts
 
 
+def container_logs(lab, host: str, service: str, since: float) -> str:
+    """The log since then (epoch seconds) of service's container on a lab host (e.g. its balancer's), for a failed
+    assertion to show what it saw."""
+    from swarmctl.lab.lab import container_name
+
+    node = container_name(lab.name, host)
+    ids = subprocess.run(["docker", "exec", node, "docker", "ps", "-q", "--filter",
+                          f"label=com.docker.swarm.service.name={service}"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout.split()
+    logs = [subprocess.run(["docker", "exec", node, "docker", "logs", "--timestamps", "--since", f"{since:.0f}", cid],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout for cid in ids]
+    return "\n".join(logs) or f"(no running {service} container on {host})"
+
+
 def get(address: str, timeout: float = 2.0, port: int = 8080) -> str:
     """One request to the balancer on a node (the demo web service's port)."""
     with urllib.request.urlopen(f"http://{address}:{port}/", timeout=timeout) as response:

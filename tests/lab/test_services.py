@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import LoadLoop, get, running_tasks_per_node, runs_of, swarmctl
+from helpers import LoadLoop, container_logs, get, running_tasks_per_node, runs_of, swarmctl
 from swarmctl.lab.lab import container_name
 
 pytestmark = pytest.mark.lab
@@ -186,7 +186,13 @@ def test_engines_restart_for_a_config_change_one_node_at_a_time_and_a_service_ke
             with LoadLoop([manager]) as load:
                 run = swarmctl("up", "-i", str(path), "--tags", "engine", "--json")
             assert run.rc == 0, run
-            assert load.failures == [] and len(load.answers) > 50, f"web's tasks before: {placement}\n{load.report(run)}"
+            # The message (worked out only when the assertion fails) shows what the balancer saw and where web's
+            # tasks went.
+            assert load.failures == [] and len(load.answers) > 50, (
+                f"web's tasks before: {placement}\n{load.report(run)}\nedge-lb on base2:\n"
+                f"{container_logs(lab, 'base2', 'edge-lb', load.started)}\nweb's tasks:\n"
+                + on(lab, "base2", "docker", "service", "ps", "web", "--format",
+                     "{{.Node}} {{.DesiredState}} {{.CurrentState}} {{.Error}}"))
             actions = [(e["host"], a) for e in run.json_lines() if e.get("event") == "host_result"
                        for a in e.get("actions", [])]
             # "base3: set availability drain, labels [...]" -> "set availability drain"
