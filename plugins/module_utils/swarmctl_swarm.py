@@ -10,6 +10,10 @@ JOIN_ADDR_LABEL = "io.swarmctl.join-addr"
 # Node label marking planned maintenance (`swarmctl maintenance on NODE`): the reconciler never replaces such a
 # manager while it is away, and never promotes such a worker. Its value says why and since when.
 MAINTENANCE_LABEL = "io.swarmctl.maintenance"
+# Node label swarmctl writes on a node it drains for an engine restart or upgrade (the availability to give back;
+# roles/docker_engine, docker_engine_drained_label) and removes once the node is back: while a node carries it,
+# swarmctl is moving tasks node by node itself, and a rebalance on top of a drain could stop every task at once.
+DRAINED_LABEL = "io.swarmctl.drained"
 # Service label the reconciler sets while it rebalances a service: the service's own update order, which it runs
 # stop-first meanwhile. swarmctl_service reads the service as if it were not there, so a run in between changes
 # nothing the reconciler will put back itself.

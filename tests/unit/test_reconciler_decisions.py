@@ -442,3 +442,26 @@ def test_the_next_pass_comes_at_once_while_a_manager_is_timed_a_probe_fails_or_m
     assert watching_closely(calm, {}, acted=True)
     timed = Memory(unreachable_since={"node-a": 100.0})
     assert watching_closely(timed, None, acted=False)
+
+
+def test_no_rebalance_while_swarmctl_restarts_engines_node_by_node():
+    """An engine restart drains base3, gives it back, then drains base4 (each marked with the drain label while it
+    is away). base3 coming back must not start a rebalance: its stop-first forced update on top of base4's drain
+    could stop every task at once. Once no node carries the label for an interval, the spread is evened out."""
+    config = cfg.Config(desired_managers=1, rebalance_threshold=1, rebalance_interval_seconds=5)
+    memory = Memory()
+    drained = {"io.swarmctl.drained": "active"}
+    nodes = [node("base2", "manager", leader=True), node("base3", availability="drain", labels=drained),
+             node("base4")]
+    skewed = [task("base2")] * 2 + [task("base4")] * 2
+    assert decide(snap(nodes, [service(replicas=4)], skewed, now=100), memory, config) == []
+    # base3 back and active; base4 drained next: a node came back, but swarmctl is still at work.
+    nodes[1] = node("base3")
+    nodes[2] = node("base4", availability="drain", labels=drained)
+    assert decide(snap(nodes, [service(replicas=4)], skewed, now=110), memory, config) == []
+    # Between two nodes (no label for a moment) and shortly after the last one: still nothing.
+    nodes[2] = node("base4")
+    assert decide(snap(nodes, [service(replicas=4)], skewed, now=112), memory, config) == []
+    # The run is over: the spread it left is evened out.
+    actions = decide(snap(nodes, [service(replicas=4)], skewed, now=120), memory, config)
+    assert kinds(actions) == [("rebalance", "web")]

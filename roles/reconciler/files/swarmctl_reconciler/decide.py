@@ -6,7 +6,8 @@ The rules, each a thing Swarm does not do by itself:
   quorum is lost (no leader could act anyway): that is reported, with what an operator must do.
 - rebalance: after a node returns or joins, a replicated service whose tasks are skewed beyond the threshold
   over the nodes that may run it is redistributed by a forced rolling update (its own update config), one
-  service at a time, rate-limited; services labelled out are never touched.
+  service at a time, rate-limited; services labelled out are never touched, and nothing is rebalanced while
+  swarmctl drains nodes one by one for engine restarts or upgrades (nor for an interval after).
 - stuck work: a paused update, or tasks pending past a limit, is reported, and rolled back where the
   service's policy label says so.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # The same rules the toolkit's modules apply (plugins/module_utils/swarmctl_swarm.py, shipped alongside).
-from .swarm_rules import (JOIN_ADDR_LABEL, MAINTENANCE_LABEL, REBALANCING_LABEL, demotion_problem, has_quorum,
+from .swarm_rules import (DRAINED_LABEL, JOIN_ADDR_LABEL, MAINTENANCE_LABEL, REBALANCING_LABEL, demotion_problem, has_quorum,
                           in_maintenance)
 UPDATING = {"updating", "rollback_started"}
 
@@ -46,6 +47,7 @@ class Memory:
     last_rebalance_at: float = -1e18
     rebalancing: str = ""  # service id whose forced update is running
     rebalance_order: str = ""  # that service's own update order, put back when the rebalance is done
+    rolling_seen_at: float = -1e18  # when a node last carried swarmctl's drain label (a restart or upgrade running)
     reported: set = field(default_factory=set)  # report keys already said
     rolled_back: set = field(default_factory=set)  # (service id, update started) already rolled back
 
@@ -225,6 +227,9 @@ def skew(service: dict, nodes: list[dict], tasks: list[dict]) -> tuple[int, dict
 
 def rebalance_actions(nodes, services, tasks, now, memory: Memory, config) -> list[Action]:
     ready = {n["id"] for n in nodes if n["state"] == "ready" and n["availability"] == "active"}
+    rolling = any(DRAINED_LABEL in (n.get("labels") or {}) for n in nodes)
+    if rolling:
+        memory.rolling_seen_at = now
     if memory.ready_nodes is not None and ready - memory.ready_nodes:
         memory.rebalance_pending |= {s["id"] for s in services}  # a node came (back): look at every service
     memory.ready_nodes = ready
@@ -247,7 +252,11 @@ def rebalance_actions(nodes, services, tasks, now, memory: Memory, config) -> li
                                f"service's own update order ({service['update_order']}) is back", service["id"],
                                {"update_order": "stop-first"}, {"update_order": service["update_order"]})]
     memory.rebalance_pending &= set(by_id)
-    if not memory.rebalance_pending or now - memory.last_rebalance_at < config.rebalance_interval_seconds:
+    # While swarmctl restarts or upgrades engines node by node (and for an interval after, which also covers the
+    # moment between two nodes), the nodes coming back are its own: rebalancing then would stop tasks while it
+    # drains the next node. Once it is done, the spread it left is evened out.
+    if (not memory.rebalance_pending or rolling or now - memory.last_rebalance_at < config.rebalance_interval_seconds
+            or now - memory.rolling_seen_at < config.rebalance_interval_seconds):
         return []
     for service_id in sorted(memory.rebalance_pending, key=lambda i: by_id[i]["name"]):
         service = by_id[service_id]
