@@ -311,6 +311,7 @@ class Lab:
                     "reconciler_manager_grace_seconds": 5,
                     "reconciler_resync_seconds": 3,
                     "reconciler_rebalance_interval_seconds": 5,
+                    "reconciler_rolling_settle_seconds": 20,
                     **({"registry_images": demo_images, "swarmctl_services": [recipes.DEMO_SERVICE]}
                        if demo_images else {}),
                     **({} if spec.registry else {"swarmctl_registry_enabled": False}),

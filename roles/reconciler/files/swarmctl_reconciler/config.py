@@ -20,6 +20,9 @@ class Config:
     rebalance_threshold: int = 1
     # Least seconds between two rebalances (one service at a time).
     rebalance_interval_seconds: float = 30.0
+    # Seconds without any node carrying swarmctl's drain label before a rebalance may start: swarmctl gives one node
+    # back and drains the next a few seconds later, and the label may have been seen last a resync before it went.
+    rolling_settle_seconds: float = 60.0
     # Services with this label set to "false" are never rebalanced.
     rebalance_label: str = "io.swarmctl.rebalance"
     # Tasks pending longer than this are reported.
@@ -51,6 +54,7 @@ _RULES = {
     "manager_grace_seconds": (lambda v: isinstance(v, (int, float)) and v >= 0, "a number of seconds, 0 or more"),
     "rebalance_threshold": (lambda v: isinstance(v, int) and v >= 1, "an integer of at least 1"),
     "rebalance_interval_seconds": (lambda v: isinstance(v, (int, float)) and v >= 0, "a number of seconds"),
+    "rolling_settle_seconds": (lambda v: isinstance(v, (int, float)) and v >= 0, "a number of seconds"),
     "rebalance_label": (lambda v: isinstance(v, str) and v, "a label name"),
     "pending_limit_seconds": (lambda v: isinstance(v, (int, float)) and v > 0, "a positive number of seconds"),
     "stuck_policy_label": (lambda v: isinstance(v, str) and v, "a label name"),

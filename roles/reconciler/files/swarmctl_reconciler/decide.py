@@ -252,11 +252,11 @@ def rebalance_actions(nodes, services, tasks, now, memory: Memory, config) -> li
                                f"service's own update order ({service['update_order']}) is back", service["id"],
                                {"update_order": "stop-first"}, {"update_order": service["update_order"]})]
     memory.rebalance_pending &= set(by_id)
-    # While swarmctl restarts or upgrades engines node by node (and for an interval after, which also covers the
+    # While swarmctl restarts or upgrades engines node by node (and for a settle time after, which covers the
     # moment between two nodes), the nodes coming back are its own: rebalancing then would stop tasks while it
     # drains the next node. Once it is done, the spread it left is evened out.
     if (not memory.rebalance_pending or rolling or now - memory.last_rebalance_at < config.rebalance_interval_seconds
-            or now - memory.rolling_seen_at < config.rebalance_interval_seconds):
+            or now - memory.rolling_seen_at < config.rolling_settle_seconds):
         return []
     for service_id in sorted(memory.rebalance_pending, key=lambda i: by_id[i]["name"]):
         service = by_id[service_id]
