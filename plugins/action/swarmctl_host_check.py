@@ -9,7 +9,8 @@ import shlex
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-from ansible_collections.swarmctl.swarm.plugins.plugin_utils.swarmctl_action import RUNNER_KEY, run_module
+from ansible_collections.swarmctl.swarm.plugins.plugin_utils.swarmctl_action import (
+    RUNNER_KEY, run_command_then_module, run_module)
 
 ARGUMENT_SPEC = dict(
     gather_subset=dict(type="list", elements="str", required=True),
@@ -22,6 +23,7 @@ ARGUMENT_SPEC = dict(
 
 # What swarmctl_swarm_info answers (without join tokens or keys), returned as it returns them.
 SWARM_KEYS = ("local", "swarm", "quorum", RUNNER_KEY)
+SWARM_INFO_ARGS = {"engine_missing_ok": True}
 
 
 def _is_ip(value: str) -> bool:
@@ -92,16 +94,23 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
 
-        # No Python on the host for this: a connection failure makes the host unreachable, as with raw.
-        reached = self._low_level_execute_command(host_query(args["packages"]))
+        ansible_host = str(task_vars.get("ansible_host") or "")
+        facts = dict(task_vars.get("ansible_facts") or {})
+        gather = needs_gathering(facts, ansible_host, args["refresh"])
+        # No Python on the host for the query: a connection failure makes the host unreachable, as with raw. With
+        # the facts known and the engine to ask, the engine is asked in the same exec (one round trip per host).
+        answer = None
+        if args["swarm"] and not gather:
+            reached, answer = run_command_then_module(self, host_query(args["packages"]), "swarmctl_swarm_info",
+                                                      SWARM_INFO_ARGS, task_vars)
+        else:
+            reached = self._low_level_execute_command(host_query(args["packages"]))
         if reached.get("rc") != 0:
             raise AnsibleActionFail(f"the host answers over SSH but cannot run a command: "
                                     f"{(reached.get('stderr') or reached.get('stdout') or '').strip()}")
 
-        ansible_host = str(task_vars.get("ansible_host") or "")
-        facts = dict(task_vars.get("ansible_facts") or {})
         new_facts = {}
-        if needs_gathering(facts, ansible_host, args["refresh"]):
+        if gather:
             setup = self._execute_module(module_name="ansible.builtin.setup",
                                          module_args={"gather_subset": args["gather_subset"]}, task_vars=task_vars)
             if setup.get("failed"):
@@ -118,7 +127,8 @@ class ActionModule(ActionBase):
         result["ansible_facts"] = dict(new_facts, swarmctl_node_address=address)
         result["platform"], result["missing_packages"] = parse_host_query(reached.get("stdout", ""), args["packages"])
         if args["swarm"]:
-            answer = run_module(self, "swarmctl_swarm_info", {"engine_missing_ok": True}, task_vars)
+            if answer is None:
+                answer = run_module(self, "swarmctl_swarm_info", SWARM_INFO_ARGS, task_vars)
             if answer.get("failed"):
                 raise AnsibleActionFail(f"{task_vars.get('inventory_hostname')}: asking its Docker engine where it "
                                         f"stands in a swarm failed: {answer.get('msg')}")

@@ -22,6 +22,8 @@ description:
   - With O(swarm), also asks the host's Docker engine where it stands in a swarm, as
     M(swarmctl.swarm.swarmctl_swarm_info) with O(swarmctl.swarm.swarmctl_swarm_info#module:engine_missing_ok) does,
     in the same task (this needs privilege escalation); RV(local), RV(swarm) and RV(quorum) are its answer.
+    When the host's facts are already known and pipelining is on, the command and the engine's question go to the
+    host in one exec, run with privilege escalation.
   - Changes nothing on the host; check mode behaves the same.
 extends_documentation_fragment:
   - swarmctl.swarm.swarmctl_attributes

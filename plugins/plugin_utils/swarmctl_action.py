@@ -73,33 +73,83 @@ def _light_interpreter(action: ActionBase, task_vars: dict):
     return shebang
 
 
-def _run_light(action: ActionBase, module, params: dict, interpreter: str) -> dict:
-    """The module's answer from the host (NOT_LIGHT in it: run it as an ordinary module)."""
+def _light_command(action: ActionBase, module, params: dict, interpreter: str) -> tuple[str, bytes]:
+    """The command that runs the module on the host, and the script it reads from standard input."""
     script = module.script(params, action._task.check_mode, action._task.diff)
     command = action._connection._shell.build_module_command(action._compute_environment_string(), interpreter, "")
     # Bytes: the local connection hands in_data to the process as it is (ssh would encode a str itself).
-    res = action._low_level_execute_command(command, sudoable=True, in_data=script.encode())
+    return command, script.encode()
+
+
+def _run_light(action: ActionBase, module, params: dict, interpreter: str) -> dict:
+    """The module's answer from the host (NOT_LIGHT in it: run it as an ordinary module)."""
+    command, script = _light_command(action, module, params, interpreter)
+    res = action._low_level_execute_command(command, sudoable=True, in_data=script)
     return parse_result(res.get("stdout", ""), res.get("stderr", ""), res.get("rc", 1))
+
+
+def _light_plan(action: ActionBase, module_name: str, module_args: dict, task_vars: dict):
+    """(module, validated parameters, interpreter) to run module_name light from this task, or None: run it as an
+    ordinary module."""
+    module = _light_module(module_name)
+    interpreter = _light_interpreter(action, task_vars) if module.utils is not None else None
+    if interpreter is None:
+        return None
+    validated = ArgumentSpecValidator(module.spec, **module.rules).validate(module_args)
+    if validated.error_messages:
+        raise AnsibleActionFail(f"{module_name}: {'; '.join(validated.error_messages)}")
+    return module, validated.validated_parameters, interpreter
+
+
+def _ordinary_module(action: ActionBase, module_name: str, module_args: dict, task_vars: dict) -> dict:
+    answer = action._execute_module(module_name=f"{COLLECTION}.{module_name}", module_args=module_args,
+                                    task_vars=task_vars)
+    answer[RUNNER_KEY] = "module"
+    return answer
 
 
 def run_module(action: ActionBase, module_name: str, module_args: dict, task_vars: dict) -> dict:
     """Run this collection's module module_name from inside another action plugin's task (its connection, its
     privilege escalation, its check mode): light where it can be, else as an ordinary module. Returns the module's
     result; a failure is a result with failed set, as from _execute_module."""
-    module = _light_module(module_name)
-    interpreter = _light_interpreter(action, task_vars) if module.utils is not None else None
-    if interpreter is not None:
-        validated = ArgumentSpecValidator(module.spec, **module.rules).validate(module_args)
-        if validated.error_messages:
-            raise AnsibleActionFail(f"{module_name}: {'; '.join(validated.error_messages)}")
-        answer = _run_light(action, module, validated.validated_parameters, interpreter)
+    plan = _light_plan(action, module_name, module_args, task_vars)
+    if plan is not None:
+        answer = _run_light(action, *plan)
         if NOT_LIGHT not in answer:
             answer[RUNNER_KEY] = "light"
             return answer
-    answer = action._execute_module(module_name=f"{COLLECTION}.{module_name}", module_args=module_args,
-                                    task_vars=task_vars)
-    answer[RUNNER_KEY] = "module"
-    return answer
+    return _ordinary_module(action, module_name, module_args, task_vars)
+
+
+# Between a shell command's output and a module's answer in one exec (run_command_then_module).
+_SEPARATOR = "--swarmctl-module-answer--"
+
+
+def run_command_then_module(action: ActionBase, command: str, module_name: str, module_args: dict,
+                            task_vars: dict) -> tuple[dict, dict]:
+    """A shell command (as the connection's user) and then this collection's module module_name (as run_module
+    runs it): (the command's result, as from _low_level_execute_command; the module's result). Where the module
+    can run light both go to the host in one exec, with privilege escalation (each exec is a round trip and a
+    process on both machines, which is most of a no-change run's cost on a large cluster); the command gets no
+    standard input. A command that fails (rc not 0) leaves the module unasked: its answer is then a failure."""
+    plan = _light_plan(action, module_name, module_args, task_vars)
+    if plan is None:
+        reached = action._low_level_execute_command(command)
+        if reached.get("rc") != 0:
+            return reached, dict(failed=True, msg="the command before the module failed")
+        return reached, _ordinary_module(action, module_name, module_args, task_vars)
+    module_command, script = _light_command(action, *plan)
+    res = action._low_level_execute_command(
+        f"{{ {command}\n}} </dev/null && echo {_SEPARATOR} && {module_command}", sudoable=True, in_data=script)
+    before, found, after = res.get("stdout", "").partition(_SEPARATOR)
+    if not found:  # the command failed, or the shell did not get as far
+        return dict(res, rc=res.get("rc") or 1), dict(failed=True, msg="the command before the module failed")
+    answer = parse_result(after, res.get("stderr", ""), res.get("rc", 1))
+    if NOT_LIGHT in answer:
+        answer = _ordinary_module(action, module_name, module_args, task_vars)
+    else:
+        answer[RUNNER_KEY] = "light"
+    return dict(res, rc=0, stdout=before), answer
 
 
 def light_module_action(module_name: str, secret_keys: tuple[str, ...] = ()):

@@ -7,8 +7,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from ansible.plugins.loader import shell_loader
+from ansible_collections.swarmctl.swarm.plugins.plugin_utils import swarmctl_action
 from ansible_collections.swarmctl.swarm.plugins.plugin_utils.swarmctl_action import UTILS_PACKAGE, _hide_secrets
 from ansible_collections.swarmctl.swarm.plugins.plugin_utils.swarmctl_light import NotLight, parse_result, remote_script, utils_closure
 
@@ -158,8 +161,9 @@ def test_the_action_plugin_runs_over_a_local_connection_both_ways(tmp_path, pipe
 
 @pytest.mark.parametrize("pipelining, runner", [("True", "light"), ("False", "module")])
 def test_the_host_check_asks_the_engine_in_its_own_step_both_ways(tmp_path, pipelining, runner):
-    """swarmctl_host_check with swarm: the engine's answer (run_module from inside another action), light and
-    ordinary, over a local connection. Facts are set beforehand, so nothing is gathered from this machine."""
+    """swarmctl_host_check with swarm: the engine's answer (from inside another action; light: in one exec with
+    the host query), light and ordinary, over a local connection. Facts are set beforehand, so nothing is gathered
+    from this machine."""
     import os
 
     playbook = tmp_path / "check.yml"
@@ -168,6 +172,7 @@ def test_the_host_check_asks_the_engine_in_its_own_step_both_ways(tmp_path, pipe
         "    - ansible.builtin.set_fact: {distribution: Debian, os_family: Debian, service_mgr: systemd, cacheable: true}\n"
         "    - swarmctl.swarm.swarmctl_host_check:\n"
         "        gather_subset: ['!all']\n        supported_os_families: [Debian]\n        swarm: true\n"
+        "        packages: [dpkg, swarmctl-no-such-package]\n"
         "      register: check\n"
         "    - ansible.builtin.copy:\n        content: '{{ check | to_json }}'\n"
         f"        dest: {tmp_path}/result.json\n")
@@ -179,6 +184,43 @@ def test_the_host_check_asks_the_engine_in_its_own_step_both_ways(tmp_path, pipe
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["gathered"] is False and result["_swarmctl_runner"] == runner
+    # The shell query's part of the answer (in the same exec as the engine's on the light path).
+    assert result["platform"].startswith("debian-") and result["missing_packages"] == ["swarmctl-no-such-package"]
     # This machine's engine, if it runs, is in no swarm; with none running the answer says so.
     assert result["local"]["state"] in ("no-engine", "inactive"), result["local"]
     assert "tokens" not in result and "swarm" not in result
+
+
+class _LocalAction:
+    """Just what run_command_then_module uses of an action plugin; commands run in this machine's shell."""
+
+    def __init__(self):
+        self._task = SimpleNamespace(check_mode=False, diff=False, async_val=0)
+        self._connection = SimpleNamespace(_shell=shell_loader.get("sh"))
+        self.commands = []
+
+    def _compute_environment_string(self):
+        return ""
+
+    def _low_level_execute_command(self, cmd, sudoable=True, in_data=None):
+        self.commands.append(cmd)
+        proc = subprocess.run(["/bin/sh", "-c", cmd], input=in_data, capture_output=True, timeout=60)
+        return dict(rc=proc.returncode, stdout=proc.stdout.decode(), stderr=proc.stderr.decode())
+
+    def _execute_module(self, **kwargs):
+        raise AssertionError("the ordinary module path was taken")
+
+
+@pytest.mark.parametrize("command, ok", [("echo one; echo two", True), ("echo half; false", False)])
+def test_a_command_and_a_light_module_go_to_the_host_in_one_exec(monkeypatch, tmp_path, command, ok):
+    monkeypatch.setattr(swarmctl_action, "_light_interpreter", lambda action, task_vars: sys.executable)
+    action = _LocalAction()
+    reached, answer = swarmctl_action.run_command_then_module(
+        action, command, "swarmctl_swarm_info",
+        {"engine_missing_ok": True, "docker_host": f"unix://{tmp_path}/no-such.sock"}, {})
+    assert len(action.commands) == 1
+    if ok:
+        assert reached["rc"] == 0 and reached["stdout"].split() == ["one", "two"]
+        assert answer["local"]["state"] == "no-engine" and answer["_swarmctl_runner"] == "light"
+    else:  # the module is not asked after a failed command, and the command's failure is what is reported
+        assert reached["rc"] != 0 and "half" in reached["stdout"] and answer["failed"]
