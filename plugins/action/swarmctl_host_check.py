@@ -13,7 +13,7 @@ from ansible_collections.swarmctl.swarm.plugins.plugin_utils.swarmctl_action imp
     RUNNER_KEY, run_command_then_module, run_module)
 
 ARGUMENT_SPEC = dict(
-    gather_subset=dict(type="list", elements="str", required=True),
+    gather_subset=dict(type="list", elements="str", default=[]),
     refresh=dict(type="bool", default=False),
     supported_os_families=dict(type="list", elements="str", required=True),
     advertise_addr=dict(type="str"),
@@ -60,12 +60,25 @@ def unsupported(facts: dict, families: list[str]) -> str | None:
             "Debian/Ubuntu packages and manages it with systemd.")
 
 
-def host_query(packages: list[str]) -> str:
-    """One shell command (no Python needed) that prints the host's platform and the state of each package."""
+# The facts swarmctl reads of a host, from the same shell command (no Python, no setup module): os-release's ID
+# and ID_LIKE, its node name (the one its engine gives its swarm node), whether systemd manages the host, its
+# IPv4 addresses and the route it would take outside (the same question Ansible's network facts ask).
+FACTS_QUERY = (
+    'echo "fact os ${ID:-unknown} ${ID_LIKE:-}"; echo "fact nodename $(uname -n)"; '
+    'if [ -d /run/systemd/system ]; then echo "fact service_mgr systemd"; '
+    'else echo "fact service_mgr $(cat /proc/1/comm 2>/dev/null || echo unknown)"; fi; '
+    'ip -4 -o addr show 2>/dev/null | while read -r n dev fam addr rest; do echo "fact ipv4 $dev $addr"; done; '
+    'echo "fact route $(ip -4 route get 8.8.8.8 2>/dev/null | head -n 1)"; '
+)
+
+
+def host_query(packages: list[str], facts: bool = False) -> str:
+    """One shell command (no Python needed) that prints the host's platform and the state of each package, and
+    with facts, what parse_host_facts reads."""
     names = " ".join(shlex.quote(name) for name in packages)
     query = f"; dpkg-query -W -f='package ${{Package}} ${{db:Status-Status}}\\n' {names} 2>/dev/null" if packages else ""
     return ('. /etc/os-release 2>/dev/null; arch=$(dpkg --print-architecture 2>/dev/null || uname -m); '
-            f'echo "platform ${{ID:-unknown}}-${{VERSION_ID:-unknown}}-$arch"{query}; true')
+            f'{FACTS_QUERY if facts else ""}echo "platform ${{ID:-unknown}}-${{VERSION_ID:-unknown}}-$arch"{query}; true')
 
 
 def parse_host_query(text: str, packages: list[str]) -> tuple[str, list[str]]:
@@ -78,6 +91,40 @@ def parse_host_query(text: str, packages: list[str]) -> tuple[str, list[str]]:
         elif len(words) == 3 and words[0] == "package" and words[2] == "installed":
             installed.add(words[1])
     return platform, [name for name in packages if name not in installed]
+
+
+# os-release IDs of the Debian family (ID, or one of ID_LIKE), as Ansible's os_family names it.
+_FAMILIES = {"debian": "Debian", "ubuntu": "Debian", "rhel": "RedHat", "fedora": "RedHat", "centos": "RedHat",
+             "suse": "Suse", "arch": "Archlinux", "alpine": "Alpine"}
+
+
+def parse_host_facts(text: str) -> dict:
+    """The facts swarmctl reads, named as Ansible's setup module names them (distribution, os_family, nodename,
+    hostname, service_mgr, all_ipv4_addresses, default_ipv4), from host_query's output with facts."""
+    facts = {"distribution": "unknown", "os_family": "unknown", "service_mgr": "unknown", "all_ipv4_addresses": [],
+             "default_ipv4": {}}
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) < 2 or words[0] != "fact":
+            continue
+        kind, values = words[1], words[2:]
+        if kind == "os" and values:
+            ids = [values[0], *values[1:]]
+            facts["distribution"] = values[0].capitalize()
+            facts["os_family"] = next((_FAMILIES[i] for i in ids if i in _FAMILIES), values[0].capitalize())
+        elif kind == "nodename" and values:
+            facts["nodename"], facts["hostname"] = values[0], values[0].split(".")[0]
+        elif kind == "service_mgr" and values:
+            facts["service_mgr"] = values[0]
+        elif kind == "ipv4" and len(values) == 2 and not values[1].startswith("127."):
+            facts["all_ipv4_addresses"].append(values[1].split("/")[0])
+        elif kind == "route" and "src" in values[:-1]:  # "8.8.8.8 via GW dev IF src ADDR uid 0"
+
+            def after(word):
+                return values[values.index(word) + 1] if word in values[:-1] else ""
+
+            facts["default_ipv4"] = {"address": after("src"), "interface": after("dev"), "gateway": after("via")}
+    return facts
 
 
 def _namespaced(facts: dict) -> dict:
@@ -97,27 +144,29 @@ class ActionModule(ActionBase):
         ansible_host = str(task_vars.get("ansible_host") or "")
         facts = dict(task_vars.get("ansible_facts") or {})
         gather = needs_gathering(facts, ansible_host, args["refresh"])
-        # No Python on the host for the query: a connection failure makes the host unreachable, as with raw. With
-        # the facts known and the engine to ask, the engine is asked in the same exec (one round trip per host).
+        query = host_query(args["packages"], facts=gather)
+        # No Python on the host for the query: a connection failure makes the host unreachable, as with raw. The
+        # engine, when asked, is asked in the same exec (one round trip per host) unless the setup module runs.
         answer = None
-        if args["swarm"] and not gather:
-            reached, answer = run_command_then_module(self, host_query(args["packages"]), "swarmctl_swarm_info",
-                                                      SWARM_INFO_ARGS, task_vars)
+        if args["swarm"] and not (gather and args["gather_subset"]):
+            reached, answer = run_command_then_module(self, query, "swarmctl_swarm_info", SWARM_INFO_ARGS, task_vars)
         else:
-            reached = self._low_level_execute_command(host_query(args["packages"]))
+            reached = self._low_level_execute_command(query)
         if reached.get("rc") != 0:
             raise AnsibleActionFail(f"the host answers over SSH but cannot run a command: "
                                     f"{(reached.get('stderr') or reached.get('stdout') or '').strip()}")
 
         new_facts = {}
         if gather:
-            setup = self._execute_module(module_name="ansible.builtin.setup",
-                                         module_args={"gather_subset": args["gather_subset"]}, task_vars=task_vars)
-            if setup.get("failed"):
-                raise AnsibleActionFail(f"gathering facts failed: {setup.get('msg', setup)}")
-            new_facts = setup["ansible_facts"]
-            facts.update(_namespaced(new_facts))
-        result["gathered"] = bool(new_facts)
+            new_facts = parse_host_facts(reached.get("stdout", ""))
+            if args["gather_subset"]:  # Ansible's own facts as well, for the user's roles
+                setup = self._execute_module(module_name="ansible.builtin.setup",
+                                             module_args={"gather_subset": args["gather_subset"]}, task_vars=task_vars)
+                if setup.get("failed"):
+                    raise AnsibleActionFail(f"gathering facts failed: {setup.get('msg', setup)}")
+                new_facts.update(_namespaced(setup["ansible_facts"]))
+            facts.update(new_facts)
+        result["gathered"] = gather
 
         problem = unsupported(facts, args["supported_os_families"])
         if problem:

@@ -158,6 +158,18 @@ def _current_node(hv) -> tuple[str, str, str]:
     return node_id or local.get("node_id") or "", join_addr, node_addr or local.get("node_addr") or ""
 
 
+def _node_name(hv) -> str:
+    """The name a host's engine gives its swarm node: its node name (uname -n), as the host check reads it; the
+    short host name from facts cached before it read node names."""
+    facts = hv.get("ansible_facts") or {}
+    return facts.get("nodename") or facts.get("hostname") or ""
+
+
+def swarmctl_node_names(hosts, hostvars):
+    """The name each host's engine gives its swarm node, in the hosts' order."""
+    return [_node_name(hostvars[host]) for host in hosts or []]
+
+
 def swarmctl_left_behind(hosts, hostvars, nodes):
     """Worker entries of the node list that hosts left behind by leaving and joining again (by hand, or with
     swarm_force_rejoin): down, with the host name and address of a host whose engine is now another node.
@@ -166,7 +178,7 @@ def swarmctl_left_behind(hosts, hostvars, nodes):
     for host in hosts or []:
         hv = hostvars[host]
         node_id, dummy, node_addr = _current_node(hv)
-        name = (hv.get("ansible_facts") or {}).get("hostname") or ""
+        name = _node_name(hv)
         if node_id and node_addr and name:
             current[host] = (node_id, name, node_addr)
     live_ids = {node_id for node_id, dummy, dummy in current.values()}
@@ -187,7 +199,7 @@ def swarmctl_nodes_named(hosts, hostvars, nodes):
     for host in hosts or []:
         hv = hostvars[host] if host in hostvars else {}
         node_id = ((hv.get("swarm_info") or {}).get("local") or {}).get("node_id") or ""
-        name = ((hv.get("ansible_facts") or {}).get("hostname")) or host
+        name = _node_name(hv) or host
         node_id = node_id or by_name.get(name) or by_name.get(host) or ""
         if node_id:
             found.append({"node_id": node_id, "host": host})
@@ -426,6 +438,7 @@ class FilterModule:
             "swarmctl_node_entries": swarmctl_node_entries,
             "swarmctl_node_changes": swarmctl_node_changes,
             "swarmctl_left_behind": swarmctl_left_behind,
+            "swarmctl_node_names": swarmctl_node_names,
             "swarmctl_nodes_named": swarmctl_nodes_named,
             "swarmctl_host_ports": swarmctl_host_ports,
             "swarmctl_rotate": swarmctl_rotate,

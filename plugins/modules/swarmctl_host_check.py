@@ -11,9 +11,11 @@ short_description: Reach a host, gather its facts when needed, and check swarmct
 description:
   - Runs one shell command on the host over its connection (no Python needed), which also says its platform and
     which of O(packages) it lacks; a host that cannot be reached is reported unreachable.
-  - Gathers O(gather_subset) with the setup module when the fact cache holds nothing for the host, when the
-    cached facts do not list the host's inventory address (they belong to another host of the same name), or
-    when O(refresh) is set. Otherwise the cached facts are used and the host runs no Python at all.
+  - Reads the host's facts when the fact cache holds nothing for it, when the cached facts do not list the host's
+    inventory address (they belong to another host of the same name), or when O(refresh) is set; otherwise the
+    cached facts are used. The facts swarmctl needs come from the same shell command, named as the setup module
+    names them (C(distribution), C(os_family), C(service_mgr), C(all_ipv4_addresses), C(default_ipv4)); the setup
+    module runs only for O(gather_subset).
   - Records C(swarmctl_node_address), the address the node uses for swarm traffic, as a host fact (kept in
     the fact cache) - O(advertise_addr) when given, else the inventory address when the host owns it, else the
     address of its default route.
@@ -22,19 +24,21 @@ description:
   - With O(swarm), also asks the host's Docker engine where it stands in a swarm, as
     M(swarmctl.swarm.swarmctl_swarm_info) with O(swarmctl.swarm.swarmctl_swarm_info#module:engine_missing_ok) does,
     in the same task (this needs privilege escalation); RV(local), RV(swarm) and RV(quorum) are its answer.
-    When the host's facts are already known and pipelining is on, the command and the engine's question go to the
-    host in one exec, run with privilege escalation.
+    With pipelining on (and no O(gather_subset) to gather), the command and the engine's question go to the host in
+    one exec, run with privilege escalation.
   - Changes nothing on the host; check mode behaves the same.
 extends_documentation_fragment:
   - swarmctl.swarm.swarmctl_attributes
 options:
   gather_subset:
-    description: Fact subsets to gather (as the setup module's C(gather_subset)).
+    description:
+      - Ansible fact subsets to gather as well with the setup module (its C(gather_subset)), when facts are read.
+      - swarmctl needs none of them.
     type: list
     elements: str
-    required: true
+    default: []
   refresh:
-    description: Gather facts even when cached ones are usable.
+    description: Read the host's facts even when cached ones are usable.
     type: bool
     default: false
   supported_os_families:
@@ -60,15 +64,13 @@ author: swarmctl developers (@swarmctl)
 """
 
 EXAMPLES = r"""
-- name: Reach the host, gather its facts when the cache has none, check it can be provisioned
+- name: Reach the host, read its facts when the cache has none, check it can be provisioned
   swarmctl.swarm.swarmctl_host_check:
-    gather_subset: ["!all", "!min", distribution, network, service_mgr]
     supported_os_families: [Debian]
     refresh: "{{ swarmctl_refresh_facts | default(false) }}"
 
 - name: The same, and where the host's engine stands in a swarm (registered as swarm_info, as discovery reads it)
   swarmctl.swarm.swarmctl_host_check:
-    gather_subset: ["!all", "!min", distribution, network, service_mgr]
     supported_os_families: [Debian]
     swarm: true
   become: true

@@ -11,7 +11,7 @@ from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm impo
 )
 from helpers import host_module
 from swarmctl_filters import (swarmctl_left_behind, swarmctl_membership_problem, swarmctl_node_changes,
-                              swarmctl_not_members)
+                              swarmctl_node_names, swarmctl_nodes_named, swarmctl_not_members)
 
 
 def node(id, role="manager", reach="reachable", hostname=None, availability="active", labels=None):
@@ -313,3 +313,14 @@ def test_no_entry_is_left_behind_when_every_host_is_its_only_node():
     nodes = [_node("id-base2", "base2", "10.0.0.2", role="manager"), _node("id-base3", "base3", "10.0.0.3", "down")]
     # base3's own entry is down (its engine is restarting): it is still the host's node, never removed.
     assert swarmctl_left_behind(["base2", "base3"], hostvars, nodes) == []
+
+
+def test_a_host_is_known_by_the_name_its_engine_gives_its_node_even_a_dotted_one():
+    """Docker names a node by the host's node name (uname -n), dots and all; facts cached before the host check
+    read it know only the short host name."""
+    hostvars = {"base5": {"ansible_facts": {"nodename": "base5.example.org", "hostname": "base5"}},
+                "base6": {"ansible_facts": {"hostname": "base6"}}}
+    assert swarmctl_node_names(["base5", "base6"], hostvars) == ["base5.example.org", "base6"]
+    nodes = [{"id": "n5", "hostname": "base5.example.org"}, {"id": "n6", "hostname": "base6"}]
+    assert swarmctl_nodes_named(["base5", "base6"], hostvars, nodes) == [{"node_id": "n5", "host": "base5"},
+                                                                          {"node_id": "n6", "host": "base6"}]
