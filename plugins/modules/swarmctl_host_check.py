@@ -79,7 +79,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 gathered:
-  description: Whether facts were gathered in this run (false when the cached ones were used).
+  description: Whether the host's facts were read in this run (false when the cached ones were used).
   returned: success
   type: bool
 platform:
@@ -93,9 +93,21 @@ missing_packages:
   type: list
   elements: str
 ansible_facts:
-  description: The gathered facts (when gathered) and C(swarmctl_node_address).
+  description:
+    - When read, C(distribution), C(os_family), C(nodename), C(hostname), C(service_mgr), C(all_ipv4_addresses)
+      and C(default_ipv4) (C(address), C(interface), C(gateway)), with the setup module's facts for O(gather_subset).
+    - Always C(swarmctl_node_address).
   returned: success
   type: dict
+  sample:
+    distribution: Debian
+    os_family: Debian
+    nodename: base2
+    hostname: base2
+    service_mgr: systemd
+    all_ipv4_addresses: [172.25.78.12]
+    default_ipv4: {address: 172.25.78.12, interface: eth0, gateway: 172.25.78.1}
+    swarmctl_node_address: 172.25.78.12
 local:
   description: The engine's own view of its swarm membership, as M(swarmctl.swarm.swarmctl_swarm_info) returns it.
   returned: with O(swarm)
