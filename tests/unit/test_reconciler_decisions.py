@@ -52,18 +52,19 @@ def test_healthy_cluster_needs_nothing():
     assert decide(snap(ha()), Memory(), CONFIG) == []
 
 
-def test_dead_manager_is_removed_after_the_grace_period_then_a_worker_is_promoted():
+def test_dead_manager_is_removed_after_the_grace_period_and_a_worker_promoted_in_the_same_pass():
     memory = Memory()
     nodes = ha("down", "unreachable")
-    assert decide(snap(nodes, now=100), memory, CONFIG) == []  # grace starts
-    assert decide(snap(nodes, now=105), memory, CONFIG) == []  # still within the grace period
-    actions = decide(snap(nodes, now=111), memory, CONFIG)
-    assert kinds(actions) == [("demote", "base2"), ("remove", "base2")]
+    busy = [task("base5"), task("base5")]
+    assert decide(snap(nodes, tasks=busy, now=100), memory, CONFIG) == []  # grace starts
+    assert decide(snap(nodes, tasks=busy, now=105), memory, CONFIG) == []  # still within the grace period
+    actions = decide(snap(nodes, tasks=busy, now=111), memory, CONFIG)
+    # Two managers of three left: the less loaded worker takes its place (a pass later cost seconds).
+    assert kinds(actions) == [("demote", "base2"), ("remove", "base2"), ("promote", "base6")]
     assert "unreachable for 11s" in actions[0].why
-    # Next pass: base2 is gone, two managers of three wanted: the less loaded worker is promoted.
+    # Next pass, had the promotion failed: base2 is gone, two managers of three wanted: promoted then.
     after = [n for n in nodes if n["hostname"] != "base2"]
-    actions = decide(snap(after, tasks=[task("base5"), task("base5")], now=112), memory, CONFIG)
-    assert kinds(actions) == [("promote", "base6")]
+    assert kinds(decide(snap(after, tasks=busy, now=112), memory, CONFIG)) == [("promote", "base6")]
 
 
 def probes(**by_host):
@@ -81,7 +82,7 @@ def test_a_manager_whose_port_stopped_answering_is_removed_before_swarm_calls_it
     seen = snap(nodes, now=111)
     seen["probes"] = probes(base2=(11, 100.0), base4=(0, 0))
     actions = decide(seen, memory, CONFIG)
-    assert kinds(actions) == [("demote", "base2"), ("remove", "base2")]
+    assert kinds(actions) == [("demote", "base2"), ("remove", "base2"), ("promote", "base5")]
     assert "unreachable for 11s" in actions[0].why
 
 
@@ -106,7 +107,7 @@ def test_probes_count_for_nothing_when_turned_off_and_never_make_a_manager_reach
     decide(seen, memory, CONFIG)
     seen = snap(ha("down", "unreachable"), now=111)
     seen["probes"] = probes(base2=(0, 0))
-    assert kinds(decide(seen, memory, CONFIG)) == [("demote", "base2"), ("remove", "base2")]
+    assert kinds(decide(seen, memory, CONFIG)) == [("demote", "base2"), ("remove", "base2"), ("promote", "base5")]
 
 
 def test_a_standing_by_manager_times_a_dead_leader_from_its_probes_and_acts_once_it_leads():
@@ -119,7 +120,7 @@ def test_a_standing_by_manager_times_a_dead_leader_from_its_probes_and_acts_once
     # Elected at 111: base2 has been down for 11 s by its probes, past the 10 s grace; no second wait.
     after = snap(ha(), now=111)
     after["probes"] = probes(base2=(11, 100.0))
-    assert kinds(decide(after, memory, CONFIG)) == [("demote", "base2"), ("remove", "base2")]
+    assert kinds(decide(after, memory, CONFIG)) == [("demote", "base2"), ("remove", "base2"), ("promote", "base5")]
 
 
 def test_the_prober_counts_failures_in_a_row_from_the_first():
@@ -209,7 +210,7 @@ def test_a_manager_marked_for_maintenance_keeps_its_place_however_long_it_is_awa
     # The mark taken off while it is still away: the grace period starts then, not before.
     nodes[0]["labels"] = {}
     assert decide(snap(nodes, now=10_001), memory, CONFIG) == []
-    assert kinds(decide(snap(nodes, now=10_012), memory, CONFIG)) == [("demote", "base2"), ("remove", "base2")]
+    assert kinds(decide(snap(nodes, now=10_012), memory, CONFIG)) == [("demote", "base2"), ("remove", "base2"), ("promote", "base5")]
 
 
 def test_a_worker_marked_for_maintenance_is_never_promoted():
@@ -251,7 +252,8 @@ def test_a_manager_is_not_removed_when_that_would_lose_quorum():
              node("base4", "manager", "down", "unreachable"), node("base5", "manager"), node("base6", "manager")]
     memory = Memory(unreachable_since={"id-base2": 0, "id-base4": 0})
     actions = decide(snap(nodes, now=100), memory, CONFIG)
-    # Five managers, two down: removing one leaves 3 reachable of 4 - safe, one at a time.
+    # Five managers, two down: removing one leaves 3 reachable of 4 - safe, one at a time; nothing is promoted
+    # while another manager is still unreachable.
     assert kinds(actions) == [("demote", "base2"), ("remove", "base2")]
 
 
@@ -370,9 +372,26 @@ def test_dry_run_logs_what_it_would_do_and_changes_nothing():
     assert engine.calls == []
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     acted = [line for line in lines if line.get("event") == "action"]
-    assert [(a["action"], a["result"]) for a in acted] == [("demote", "would do"), ("remove", "would do")]
+    assert [(a["action"], a["result"]) for a in acted] == [("demote", "would do"), ("remove", "would do"),
+                                                                ("promote", "would do")]
     assert all({"target", "why", "before", "after"} <= set(a) for a in acted)
     assert reconciler.status()["actions"][0]["action"] == "demote"
+
+
+def test_a_failed_step_of_a_membership_change_stops_the_rest_until_the_next_pass():
+    class DemoteRefused(FakeEngine):
+        def demote(self, node_id):
+            raise RuntimeError("rpc error: update out of sequence")
+
+    out = io.StringIO()
+    engine = DemoteRefused([snap(ha("down", "unreachable"), now=100), snap(ha("down", "unreachable"), now=111)])
+    reconciler = Reconciler(cfg.Config(manager_grace_seconds=10), engine, out)
+    reconciler.cycle()
+    reconciler.cycle()
+    assert engine.calls == []  # neither removed nor replaced by a promotion
+    acted = [json.loads(line) for line in out.getvalue().splitlines() if '"action"' in line]
+    assert [(a["action"], a["result"].split(":")[0]) for a in acted] == [
+        ("demote", "failed"), ("remove", "skipped"), ("promote", "skipped")]
 
 
 def test_only_the_leader_acts():
@@ -387,7 +406,7 @@ def test_a_manager_seen_down_counts_its_outage_from_the_status_change():
     nodes = ha("down", "unreachable")
     nodes[0]["updated_ts"] = 80.0
     actions = decide(snap(nodes, now=95.0), Memory(), CONFIG)
-    assert kinds(actions) == [("demote", "base2"), ("remove", "base2")] and "for 15s" in actions[0].why
+    assert kinds(actions) == [("demote", "base2"), ("remove", "base2"), ("promote", "base5")] and "for 15s" in actions[0].why
     # Unreachable but not (yet) down: the clock starts with this look.
     nodes[0]["state"] = "unknown"
     assert decide(snap(nodes, now=95.0), Memory(), CONFIG) == []

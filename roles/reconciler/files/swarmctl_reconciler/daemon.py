@@ -16,12 +16,12 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from .decide import Action, Memory, decide, observe, watching_closely
+from .decide import MEMBERSHIP, Action, Memory, decide, observe, watching_closely
+from .probe import Prober
 
 # Seconds between passes while something is under way (a manager being timed, a failing probe, no leader to
 # read the cluster from): what a leader's replacement waits on, instead of the next resync.
 CLOSE_WATCH_SECONDS = 0.5
-from .probe import Prober
 
 
 def now_iso() -> str:
@@ -92,13 +92,23 @@ class Reconciler:
             observe(snapshot, self.memory, self.config)
             return []
         actions = decide(snapshot, self.memory, self.config)
+        failed = False
         for action in actions:
-            self.execute(action)
+            # demote, remove, promote of one pass are one sequence: after a step fails, the rest wait for a pass
+            # that sees what that step left.
+            membership = action.kind in MEMBERSHIP
+            if failed and membership:
+                self.execute(action, skipped="an earlier step of this change failed")
+                continue
+            failed = not self.execute(action) and membership or failed
         return actions
 
-    def execute(self, action: Action) -> None:
+    def execute(self, action: Action, skipped: str = "") -> bool:
+        """Carry the action out (or log what it would do, or why it is skipped); whether it was done."""
         entry = {"time": now_iso(), **action.to_dict(), "dry_run": self.config.dry_run}
-        if self.config.dry_run or action.kind == "report":
+        if skipped:
+            entry["result"] = f"skipped: {skipped}"
+        elif self.config.dry_run or action.kind == "report":
             entry["result"] = "would do" if self.config.dry_run and action.kind != "report" else "reported"
         else:
             try:
@@ -108,6 +118,7 @@ class Reconciler:
         with self.lock:
             self.actions.append(entry)
         self.log(event="action", **{k: v for k, v in entry.items() if k != "time"})
+        return not entry["result"].startswith(("failed", "skipped"))
 
     def _do(self, action: Action) -> str:
         if action.kind == "demote":

@@ -1,9 +1,10 @@
 """What the reconciler should do about a snapshot of the cluster: pure functions, no engine access.
 
 The rules, each a thing Swarm does not do by itself:
-- quorum: a manager unreachable for longer than the grace period is demoted and removed, when that is safe;
-  then a healthy worker is promoted until the swarm has its desired number of managers. Nothing is done while
-  quorum is lost (no leader could act anyway): that is reported, with what an operator must do.
+- quorum: a manager unreachable for longer than the grace period is demoted and removed, when that is safe,
+  and a healthy worker promoted in its place (in the same pass) until the swarm has its desired number of
+  managers. Nothing is done while quorum is lost (no leader could act anyway): that is reported, with what an
+  operator must do.
 - rebalance: after a node returns or joins, a replicated service whose tasks are skewed beyond the threshold
   over the nodes that may run it is redistributed by a forced rolling update (its own update config), one
   service at a time, rate-limited; services labelled out are never touched, and nothing is rebalanced while
@@ -20,6 +21,8 @@ from dataclasses import dataclass, field
 from .swarm_rules import (DRAINED_LABEL, JOIN_ADDR_LABEL, MAINTENANCE_LABEL, REBALANCING_LABEL, demotion_problem, has_quorum,
                           in_maintenance)
 UPDATING = {"updating", "rollback_started"}
+# The actions that change the swarm's membership.
+MEMBERSHIP = ("demote", "remove", "promote")
 
 
 @dataclass
@@ -90,7 +93,7 @@ def decide(snapshot: dict, memory: Memory, config) -> list[Action]:
     actions: list[Action] = []
     actions += quorum_actions(with_probes(nodes, snapshot.get("probes") or {}, config.probe_failures), tasks, now,
                               memory, config)
-    if any(a.kind in ("demote", "remove", "promote") for a in actions):
+    if any(a.kind in MEMBERSHIP for a in actions):
         return actions  # membership first; look at the rest on the next pass, against the new membership
     if any(a.kind == "report" and a.target == "quorum" for a in actions):
         return actions
@@ -142,11 +145,22 @@ def quorum_actions(nodes, tasks, now, memory: Memory, config) -> list[Action]:
             memory.lost_manager_addrs.add(m["manager_addr"])
         why = f"manager unreachable for {waited:.0f}s (grace {config.manager_grace_seconds:.0f}s)"
         before = {"role": "manager", "reachability": m["reachability"], "state": m["state"]}
-        return [Action("demote", m["hostname"], why, m["id"], before, {"role": "worker"}),
+        gone = [Action("demote", m["hostname"], why, m["id"], before, {"role": "worker"}),
                 Action("remove", m["hostname"], why, m["id"], {"role": "worker"}, {"in_swarm": False})]
+        # Its replacement in the same pass (the daemon stops the sequence at a step that fails): a pass later
+        # cost the failover seconds. Not while another manager is still unreachable (its grace runs).
+        if len(unreachable) > 1:
+            return gone
+        left = [n for n in nodes if n["id"] != m["id"]]
+        return gone + promotion_actions(left, reachable, tasks, memory, config)
 
     if unreachable:
         return []  # still within the grace period: no promotion yet, so a short outage causes no churn
+    return promotion_actions(nodes, reachable, tasks, memory, config)
+
+
+def promotion_actions(nodes, reachable, tasks, memory: Memory, config) -> list[Action]:
+    """A worker promoted while the swarm has fewer reachable managers than it should, or what stops it."""
     if len(reachable) >= config.desired_managers:
         return []
     candidates = promotion_candidates(nodes, tasks, memory)
