@@ -111,6 +111,8 @@ def main() -> None:
         print(f"  where the time went (the new leader's reconciler journal, s after the stop): "
               f"{repair_steps(next(h for h, n in nodes(watcher).items() if n['ManagerStatus'] == 'Leader'), stopped)}")
 
+        # The new leader knows the workers again once each registers with it (a few seconds after the election).
+        wait(lambda: any(not n["ManagerStatus"] and n["Status"] == "Ready" for n in nodes(watcher).values()))
         worker = next(h for h, n in nodes(watcher).items() if not n["ManagerStatus"] and n["Status"] == "Ready")
         subprocess.run(["docker", "stop", container_name(NAME, worker)], check=True, stdout=subprocess.DEVNULL)
         wait(lambda: nodes(watcher).get(worker, {}).get("Status") == "Down" and sum(spread(watcher).values()) == 6

@@ -378,6 +378,19 @@ def test_dry_run_logs_what_it_would_do_and_changes_nothing():
     assert reconciler.status()["actions"][0]["action"] == "demote"
 
 
+def test_after_a_dead_leader_workers_the_new_leader_has_not_heard_from_yet_are_waited_for_not_reported():
+    """A new leader's dispatcher knows no worker at first (state unknown until each registers again): the dead
+    manager goes at once, its replacement once a worker is ready, and nothing says no worker can be promoted."""
+    memory = Memory(unreachable_since={"id-base2": 90.0})
+    nodes = ha("down", "unreachable")
+    nodes[3]["state"] = nodes[4]["state"] = "unknown"
+    assert kinds(decide(snap(nodes, now=101), memory, CONFIG)) == [("demote", "base2"), ("remove", "base2")]
+    after = [n for n in nodes if n["hostname"] != "base2"]
+    assert decide(snap(after, now=102), memory, CONFIG) == []
+    after[2] = dict(after[2], state="ready")
+    assert kinds(decide(snap(after, now=104), memory, CONFIG)) == [("promote", "base5")]
+
+
 def test_a_failed_step_of_a_membership_change_stops_the_rest_until_the_next_pass():
     class DemoteRefused(FakeEngine):
         def demote(self, node_id):

@@ -164,6 +164,8 @@ def promotion_actions(nodes, reachable, tasks, memory: Memory, config) -> list[A
     if len(reachable) >= config.desired_managers:
         return []
     candidates = promotion_candidates(nodes, tasks, memory)
+    if not candidates and any(n["role"] == "worker" and n["state"] == "unknown" for n in nodes):
+        return []  # a new leader has not heard from these workers yet (they register again in seconds): wait
     if not candidates:
         return _report(memory, f"no-candidate:{len(reachable)}", "quorum",
                        f"{len(reachable)} manager(s) of {config.desired_managers} wanted, and no ready, active worker "
