@@ -1,4 +1,5 @@
 import pytest
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_engine_api import EngineAPIError
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import (
     demotion_problem,
     has_quorum,
@@ -324,3 +325,29 @@ def test_a_host_is_known_by_the_name_its_engine_gives_its_node_even_a_dotted_one
     nodes = [{"id": "n5", "hostname": "base5.example.org"}, {"id": "n6", "hostname": "base6"}]
     assert swarmctl_nodes_named(["base5", "base6"], hostvars, nodes) == [{"node_id": "n5", "host": "base5"},
                                                                           {"node_id": "n6", "host": "base6"}]
+
+
+class _JustForcedSwarm:
+    """A swarm just forced from one manager: its first `failures` writes time out."""
+
+    def __init__(self, failures):
+        self.failures = failures
+        self.spec = {"Name": "default", "Labels": {"mine": "kept"}}
+
+    def inspect_swarm(self):
+        return {"ID": "s1", "Version": {"Index": 7}, "Spec": self.spec}
+
+    def update_swarm(self, version, spec, **kwargs):
+        if self.failures:
+            self.failures -= 1
+            raise EngineAPIError(500, "rpc error: code = DeadlineExceeded desc = context deadline exceeded")
+        self.spec = spec
+
+
+def test_a_rebuilt_swarm_is_marked_once_it_takes_writes_and_a_swarm_that_never_does_fails():
+    swarmctl_swarm = host_module("swarmctl_swarm")
+    swarm = _JustForcedSwarm(failures=1)
+    swarmctl_swarm.mark_recovered(swarm, timeout=5)
+    assert swarm.spec["Labels"]["mine"] == "kept" and "io.swarmctl.recovered" in swarm.spec["Labels"]
+    with pytest.raises(Exception, match="DeadlineExceeded"):
+        swarmctl_swarm.mark_recovered(_JustForcedSwarm(failures=100), timeout=1)
