@@ -100,7 +100,8 @@ class Reconciler:
             if failed and membership:
                 self.execute(action, skipped="an earlier step of this change failed")
                 continue
-            failed = not self.execute(action) and membership or failed
+            done = self.execute(action)
+            failed = failed or (membership and not done)
         return actions
 
     def execute(self, action: Action, skipped: str = "") -> bool:

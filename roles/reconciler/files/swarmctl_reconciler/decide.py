@@ -8,7 +8,7 @@ The rules, each a thing Swarm does not do by itself:
 - rebalance: after a node returns or joins, a replicated service whose tasks are skewed beyond the threshold
   over the nodes that may run it is redistributed by a forced rolling update (its own update config), one
   service at a time, rate-limited; services labelled out are never touched, and nothing is rebalanced while
-  swarmctl drains nodes one by one for engine restarts or upgrades (nor for an interval after).
+  swarmctl drains nodes one by one for engine restarts or upgrades (nor for a settle time after).
 - stuck work: a paused update, or tasks pending past a limit, is reported, and rolled back where the
   service's policy label says so.
 """
