@@ -93,7 +93,7 @@ def parse_host_query(text: str, packages: list[str]) -> tuple[str, list[str]]:
     return platform, [name for name in packages if name not in installed]
 
 
-# os-release IDs of the Debian family (ID, or one of ID_LIKE), as Ansible's os_family names it.
+# os-release IDs (ID, or one of ID_LIKE) and the os_family Ansible gives them.
 _FAMILIES = {"debian": "Debian", "ubuntu": "Debian", "rhel": "RedHat", "fedora": "RedHat", "centos": "RedHat",
              "suse": "Suse", "arch": "Archlinux", "alpine": "Alpine"}
 
@@ -109,9 +109,8 @@ def parse_host_facts(text: str) -> dict:
             continue
         kind, values = words[1], words[2:]
         if kind == "os" and values:
-            ids = [values[0], *values[1:]]
             facts["distribution"] = values[0].capitalize()
-            facts["os_family"] = next((_FAMILIES[i] for i in ids if i in _FAMILIES), values[0].capitalize())
+            facts["os_family"] = next((_FAMILIES[i] for i in values if i in _FAMILIES), values[0].capitalize())
         elif kind == "nodename" and values:
             facts["nodename"], facts["hostname"] = values[0], values[0].split(".")[0]
         elif kind == "service_mgr" and values:
@@ -119,12 +118,13 @@ def parse_host_facts(text: str) -> dict:
         elif kind == "ipv4" and len(values) == 2 and not values[1].startswith("127."):
             facts["all_ipv4_addresses"].append(values[1].split("/")[0])
         elif kind == "route" and "src" in values[:-1]:  # "8.8.8.8 via GW dev IF src ADDR uid 0"
-
-            def after(word):
-                return values[values.index(word) + 1] if word in values[:-1] else ""
-
-            facts["default_ipv4"] = {"address": after("src"), "interface": after("dev"), "gateway": after("via")}
+            facts["default_ipv4"] = {"address": _word_after(values, "src"), "interface": _word_after(values, "dev"),
+                                     "gateway": _word_after(values, "via")}
     return facts
+
+
+def _word_after(words: list[str], word: str) -> str:
+    return words[words.index(word) + 1] if word in words[:-1] else ""
 
 
 def _namespaced(facts: dict) -> dict:
