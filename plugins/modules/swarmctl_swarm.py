@@ -410,20 +410,18 @@ def mark_recovered(client, timeout: float = 15.0):
     """Label the swarm with when and where it was rebuilt, so that it is told from the stale copy its lost managers
     hold if they come back (the newest copy is the current one). A swarm just forced may time out a write or two:
     asked again until timeout."""
-    def marked():
+    deadline = time.monotonic() + timeout
+    while True:
         try:
             swarm = client.inspect_swarm()
             labels = dict(swarm["Spec"].get("Labels") or {})
             labels[RECOVERED_LABEL] = f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {socket.gethostname()}"
             client.update_swarm(swarm["Version"]["Index"], dict(swarm["Spec"], Labels=labels))
+            return
         except EngineAPIError:
             if time.monotonic() >= deadline:
                 raise
-            return False
-        return True
-
-    deadline = time.monotonic() + timeout
-    wait_for(marked, timeout + 1, 1.0)
+            time.sleep(1)
 
 
 def join_or_init(module, client):
