@@ -64,8 +64,8 @@ def wait(predicate, timeout=300, interval=0.5):
 
 
 def repair_steps(host: str, since: float) -> str:
-    """The reconciler's leadership and actions on a host since then, as 'what +seconds' (its journal's times are
-    whole seconds)."""
+    """The reconciler's leadership and actions on a host since then, as 'what (how long) +seconds' (when its
+    journal logged them, in whole seconds: an action is logged when it ends)."""
     import datetime
 
     steps = []
@@ -78,6 +78,8 @@ def repair_steps(host: str, since: float) -> str:
             continue
         if at >= int(since) and (entry.get("event") == "action" or entry.get("event") == "leadership" and entry.get("leader")):
             what = "leads" if entry["event"] == "leadership" else f"{entry['action']} {entry['target']}"
+            if "seconds" in entry:  # how long the action took (logged when it ended)
+                what += f" ({entry['seconds']:.1f} s{', ' + entry['result'][:60] if entry['result'] != 'done' else ''})"
             if entry.get("action") == "report":  # what it said, shortly
                 what += f" ({entry.get('why', '')[:90]})"
             steps.append(f"{what} +{at - since:.0f}")

@@ -7,6 +7,8 @@ replica per host:
     the CLI: `docker swarm init` on the first manager, the joins typed one after the other, then
     `docker service create --detach=false` (it waits for the tasks to run);
     swarmctl: `swarmctl up --tags swarm,services` with that service, cold, then re-run with nothing to change.
+Cold formation swings from run to run (the joins most): each size is formed ROUNDS times each way, alternating
+(CLI, swarmctl, CLI, ...), and the medians are compared.
 For each size: the seconds, swarmctl's ratio to the CLI, and the cost of each added host since the size before.
 Targets (issue 17): the ratio at 32 hosts no higher than at 4, at most 2x at every size; the no-change re-run at
 32 hosts under 8 s.
@@ -14,7 +16,7 @@ Targets (issue 17): the ratio at 32 hosts no higher than at 4, at most 2x at eve
 Engines come from one package bundle (`swarmctl up --tags engine`, run once per size for the new hosts; not
 timed). The service's image is loaded on every host from this machine (no registry). Uses a lab of its own
 (`bench-scale`, 172.25.100.0/24), removed at the end.
-Run: .venv/bin/python bench/scale.py [SIZE ...]
+Run: .venv/bin/python bench/scale.py [--rounds=N] [SIZE ...]   (N: 3 by default)
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ NAME = "bench-scale"
 SUBNET = "172.25.100.0/24"
 MANAGERS = 3
 RERUNS = 3
+ROUNDS = 3
 
 
 def swarmctl(*args: str) -> float:
@@ -100,7 +103,8 @@ def load_image(hosts: list[str], archive: Path) -> None:
 
 
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [4, 8, 16, 32]
+    rounds = int(next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--rounds=")), ROUNDS))
+    sizes = [int(a) for a in sys.argv[1:] if not a.startswith("--")] or [4, 8, 16, 32]
     os.environ.setdefault("SWARMCTL_HOME", tempfile.mkdtemp(prefix="swarmctl-bench-"))
     client = docker_client()
     image = images.ensure_image(client, recipes.DEMO_IMAGES["v1"], log=lambda msg: None)[0]
@@ -124,18 +128,23 @@ def main() -> None:
             loaded.update(hosts)
             leave_all(hosts)
 
-            cli = form_with_the_cli(hosts, addresses, image)
-            check_formed(hosts)
-            leave_all(hosts)
             wanted = service.replace('"replicas": 0', f'"replicas": {size}')
-            cold = swarmctl("up", "-i", inventory, "--tags", "swarm,services", "-e", wanted)
-            check_formed(hosts)
+            clis, colds = [], []
+            for round_ in range(rounds):
+                clis.append(form_with_the_cli(hosts, addresses, image))
+                check_formed(hosts)
+                leave_all(hosts)
+                colds.append(swarmctl("up", "-i", inventory, "--tags", "swarm,services", "-e", wanted))
+                check_formed(hosts)
+                if round_ < rounds - 1:
+                    leave_all(hosts)
             reruns = [swarmctl("up", "-i", inventory, "--tags", "swarm,services", "-e", wanted) for _ in range(RERUNS)]
-            rerun = statistics.median(reruns)
+            cli, cold, rerun = statistics.median(clis), statistics.median(colds), statistics.median(reruns)
             leave_all(hosts)
             rows.append((size, cli, cold, rerun))
-            print(f"{size:>3} hosts: CLI {cli:5.1f} s, swarmctl cold {cold:5.1f} s ({cold / cli:.2f}x), "
-                  f"no-change re-run {rerun:4.1f} s (median of {', '.join(f'{r:.1f}' for r in reruns)})", flush=True)
+            print(f"{size:>3} hosts: CLI {cli:5.1f} s ({', '.join(f'{r:.1f}' for r in clis)}), swarmctl cold "
+                  f"{cold:5.1f} s ({', '.join(f'{r:.1f}' for r in colds)}; {cold / cli:.2f}x), no-change re-run "
+                  f"{rerun:4.1f} s ({', '.join(f'{r:.1f}' for r in reruns)}); medians", flush=True)
         print("\ncost of each added host since the size before (seconds per host):")
         for (s0, cli0, cold0, re0), (s1, cli1, cold1, re1) in zip(rows, rows[1:]):
             added = s1 - s0

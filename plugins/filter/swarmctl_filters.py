@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import (
-    JOIN_ADDR_LABEL,
     membership,
     membership_problem,
     plan_node_changes,
@@ -129,20 +128,28 @@ def swarmctl_node_entries(hosts, hostvars, managers):
     entries = []
     for host in hosts or []:
         hv = hostvars[host]
-        node_id, join_addr, dummy = _current_node(hv)
+        node_id = _current_node(hv)[0]
         if not node_id:
             continue
-        labels = dict(hv.get("swarm_node_labels") or {})
-        if join_addr:  # the reconciler avoids promoting a worker whose join manager is gone
-            labels[JOIN_ADDR_LABEL] = join_addr
         entries.append({
             "node_id": node_id,
             "host": host,
             "role": "manager" if host in managers else "worker",
             "availability": hv.get("swarm_node_availability") or "active",
-            "labels": labels,
+            "labels": dict(hv.get("swarm_node_labels") or {}),
         })
     return entries
+
+
+def swarmctl_join_records(hosts, hostvars):
+    """[{host, node_id, join_addr}] for the hosts that joined in this run: the manager each joined through,
+    which swarmctl_node records (the reconciler avoids promoting a worker whose join manager is gone)."""
+    records = []
+    for host in hosts or []:
+        node_id, join_addr, dummy = _current_node(hostvars[host])
+        if node_id and join_addr:
+            records.append({"host": host, "node_id": node_id, "join_addr": join_addr})
+    return records
 
 
 def _current_node(hv) -> tuple[str, str, str]:
@@ -437,6 +444,7 @@ class FilterModule:
             "swarmctl_node_refs": swarmctl_node_refs,
             "swarmctl_node_entries": swarmctl_node_entries,
             "swarmctl_node_changes": swarmctl_node_changes,
+            "swarmctl_join_records": swarmctl_join_records,
             "swarmctl_left_behind": swarmctl_left_behind,
             "swarmctl_node_names": swarmctl_node_names,
             "swarmctl_nodes_named": swarmctl_nodes_named,

@@ -3,9 +3,15 @@
 
 from __future__ import annotations
 
+import json
 import time
 
-# Node label holding the manager address a node joined through (set by the swarm role, read by the reconciler).
+# Swarm label holding the manager address each node joined through, as JSON {node id: address} (written by the
+# swarm role in one write for all the nodes that joined in a run, read by the reconciler: a promoted node dials
+# that manager again, so a worker that joined through a lost manager is not promoted).
+JOIN_ADDRS_LABEL = "io.swarmctl.join-addrs"
+# The same, as a node label of its own: what swarmctl wrote before the swarm label (one Raft write per node on a
+# cold run); still read, for nodes that joined then.
 JOIN_ADDR_LABEL = "io.swarmctl.join-addr"
 # Node label marking planned maintenance (`swarmctl maintenance on NODE`): the reconciler never replaces such a
 # manager while it is away, and never promotes such a worker. Its value says why and since when.
@@ -287,6 +293,27 @@ def summarize_node(node: dict) -> dict:
     }
 
 
+def join_addrs_of(swarm_spec: dict) -> dict:
+    """{node id: join address} from a swarm's spec ({} when there is none, or it is not what swarmctl writes)."""
+    try:
+        found = json.loads((swarm_spec.get("Labels") or {}).get(JOIN_ADDRS_LABEL) or "{}")
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
+def node_join_addr(node: dict, join_addrs: dict) -> str:
+    """The manager a node (as summarize_node gives it) joined through: the swarm label's entry, else the node
+    label of swarmctl before it; "" when unknown."""
+    return join_addrs.get(node["id"]) or (node.get("labels") or {}).get(JOIN_ADDR_LABEL, "")
+
+
+def merge_join_addrs(current: dict, new: dict, node_ids) -> dict:
+    """current with new's entries, without the entries of nodes no longer in the swarm (node_ids)."""
+    ids = set(node_ids)
+    return {k: v for k, v in {**current, **new}.items() if k in ids}
+
+
 def plan_node_changes(current: dict, wanted: dict, labels_exclusive: bool = False) -> dict:
     """The spec fields to change on a node: {role?, availability?, labels?}."""
     changes = {}
@@ -429,6 +456,21 @@ def take_raft_snapshot(client, timeout: float = 30.0) -> bool:
         return bool(wait_for(lambda: (raft_state(client) or {}).get("snapshot_index", 0) > before, timeout, 0.5))
     finally:
         set_interval(interval)
+
+
+def record_join_addrs(client, new: dict, node_ids, check_mode: bool = False) -> bool:
+    """Merge new ({node id: join address}) into the swarm's JOIN_ADDRS_LABEL, one spec write; returns whether
+    it changed. The API replaces the whole spec, so it starts from the current one."""
+    swarm = client.inspect_swarm()
+    spec = swarm["Spec"]
+    current = join_addrs_of(spec)
+    merged = merge_join_addrs(current, new, node_ids)
+    if merged == current:
+        return False
+    if not check_mode:
+        labels = dict(spec.get("Labels") or {}, **{JOIN_ADDRS_LABEL: json.dumps(merged, sort_keys=True)})
+        client.update_swarm(swarm["Version"]["Index"], dict(spec, Labels=labels))
+    return True
 
 
 def kernel_has_ipvs() -> bool:

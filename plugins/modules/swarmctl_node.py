@@ -22,12 +22,14 @@ description:
     quorum rule, and waiting until the node is down (it left, or its host is gone) unless O(force). The quorum
     rule is checked for all the given nodes together before any of them changes. A manager outside the managers'
     Raft group (left out when a new cluster was forced) cannot be demoted and is removed as it is.
+  - With O(join_addrs), records the manager each node joined through in the swarm's C(io.swarmctl.join-addrs)
+    label, in one write for all of them; the reconciler reads it (a promoted node dials that manager again).
 options:
   nodes:
     description: The nodes.
     type: list
     elements: dict
-    required: true
+    default: []
     suboptions:
       node_id:
         description: Node id (a host learns its own with M(swarmctl.swarm.swarmctl_swarm_info)).
@@ -51,6 +53,13 @@ options:
         description: Names of node labels to take off.
         type: list
         elements: str
+  join_addrs:
+    description:
+      - The manager address (host:port) each node joined through, by node id, merged into the swarm's
+        C(io.swarmctl.join-addrs) label; entries of nodes no longer in the swarm are dropped at the same time.
+      - With O(state=present) only.
+    type: dict
+    default: {}
   labels_exclusive:
     description: Remove labels not listed in C(labels).
     type: bool
@@ -103,6 +112,12 @@ EXAMPLES = r"""
     nodes:
       - {node_id: "{{ hostvars.base2.swarm_node_id }}", host: base2, role: manager, availability: drain}
       - {node_id: "{{ hostvars.base3.swarm_node_id }}", host: base3, role: worker, labels: {zone: a}}
+
+- name: Record the manager two new nodes joined through
+  swarmctl.swarm.swarmctl_node:
+    join_addrs:
+      "{{ hostvars.base3.swarm_node_id }}": 172.25.78.12:2377
+      "{{ hostvars.base4.swarm_node_id }}": 172.25.78.13:2377
 """
 
 RETURN = r"""
@@ -130,8 +145,10 @@ from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_docker imp
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import (
     list_nodes,
+    join_addrs_of,
     local_state,
     plan_node_changes,
+    record_join_addrs,
     removal_problem,
     running_tasks_on,
     unconverged_services,
@@ -246,6 +263,9 @@ def present(module, nodes):
     for wanted, changes in plans:  # demotions last, each checked against quorum at that moment
         if changes.get("role") == "worker":
             nodes.demote(wanted)
+    if module.params["join_addrs"]:
+        if record_join_addrs(nodes.client, module.params["join_addrs"], nodes.by_id, module.check_mode):
+            nodes.actions.append(f"swarm: recorded the managers {len(module.params['join_addrs'])} node(s) joined through")
 
 
 def wait_converged(module, nodes):
@@ -290,7 +310,7 @@ def absent(module, nodes):
 
 # Module level: swarmctl's action plugin validates arguments against it on the control machine.
 ARGUMENT_SPEC = dict(
-    nodes=dict(type="list", elements="dict", required=True, options=dict(
+    nodes=dict(type="list", elements="dict", default=[], options=dict(
         node_id=dict(type="str", required=True),
         host=dict(type="str"),
         role=dict(type="str", choices=["manager", "worker"]),
@@ -298,6 +318,7 @@ ARGUMENT_SPEC = dict(
         labels=dict(type="dict"),
         remove_labels=dict(type="list", elements="str"),
     )),
+    join_addrs=dict(type="dict", default={}),
     labels_exclusive=dict(type="bool", default=False),
     state=dict(type="str", choices=["present", "absent"], default="present"),
     drain_wait=dict(type="bool", default=True),
@@ -317,6 +338,8 @@ def main():
             module.fail_json(msg="swarmctl_node runs on a manager; this host is not one")
         nodes = Nodes(module, client)
         before = {n["id"]: {k: n[k] for k in ("role", "availability", "labels")} for n in nodes.by_id.values()}
+        if module.params["join_addrs"]:
+            before["join_addrs"] = join_addrs_of(client.inspect_swarm()["Spec"])
         if module.params["state"] == "present":
             present(module, nodes)
             if module.params["wait_converged"] and not module.check_mode:
@@ -331,6 +354,8 @@ def main():
                   nodes=list(nodes.by_id.values()))
     if module._diff:
         after = {n["id"]: {k: n[k] for k in ("role", "availability", "labels")} for n in nodes.by_id.values()}
+        if module.params["join_addrs"]:
+            after["join_addrs"] = join_addrs_of(client.inspect_swarm()["Spec"])
         result["diff"] = dict(before=before, after=after if not module.check_mode else {"planned": nodes.actions})
     module.exit_json(**result)
 

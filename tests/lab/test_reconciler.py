@@ -161,6 +161,7 @@ def test_a_dead_leader_is_replaced_and_three_managers_are_healthy_again(ha_lab):
     lab, result = ha_lab
     spec_before = on(lab, "base2", "docker", "service", "inspect", "web", "--format", "{{json .Spec}}")
     old = leader_of(lab, "base2")
+    old_addr = on(lab, old, "docker", "info", "--format", "{{.Swarm.NodeAddr}}") + ":2377"
     survivors = [m for m in ("base2", "base3", "base4") if m != old]
     docker("stop", container_name(lab.name, old))
     try:
@@ -194,6 +195,11 @@ def test_a_dead_leader_is_replaced_and_three_managers_are_healthy_again(ha_lab):
         status = reconciler_status(lab, leader_of(lab, survivors[0]))
         kinds = [(a["action"], a["target"]) for a in status["actions"] if a["result"] == "done"]
         assert ("remove", old) in kinds and any(k == "promote" for k, _ in kinds)
+        # Never a worker that joined through the dead manager (it would dial it again): the swarm's record says.
+        labels = json.loads(on(lab, survivors[0], "docker", "info", "--format", "{{json .Swarm.Cluster.Spec.Labels}}"))
+        recorded = json.loads(labels.get("io.swarmctl.join-addrs") or "{}")
+        promoted = [listing[t]["ID"] for k, t in kinds if k == "promote" and t in listing]
+        assert promoted and all(recorded.get(i) not in ("", None, old_addr) for i in promoted), (recorded, old_addr)
     finally:
         docker("start", container_name(lab.name, old))
         # The old leader comes back to a swarm that removed it: its engine says so (half joined, pending), and

@@ -39,6 +39,12 @@ def nodes_by_name(lab, manager="base2") -> dict:
     return {n["Hostname"]: n for n in node_ls(lab, manager)}
 
 
+def join_addrs(lab, manager="base2") -> dict:
+    """{node id: the manager address it joined through}, as swarmctl records it in the swarm's labels."""
+    labels = json.loads(on(lab, manager, "docker", "info", "--format", "{{json .Swarm.Cluster.Spec.Labels}}"))
+    return json.loads((labels or {}).get("io.swarmctl.join-addrs") or "{}")
+
+
 def wait_until(predicate, timeout=90, interval=2):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -75,6 +81,12 @@ def test_ha_topology_forms_and_a_second_run_changes_nothing(ha_lab):
     assert all(n["Status"] == "Ready" for n in nodes.values())
     statuses = sorted(n["ManagerStatus"] for n in nodes.values())
     assert statuses == ["", "", "Leader", "Reachable", "Reachable"]
+    # Every node but the first manager joined through a manager, and the swarm says which (entries of nodes gone
+    # since, e.g. by a restore of this shared lab, may stay until the next join).
+    manager_addrs = {on(lab, h, "docker", "info", "--format", "{{.Swarm.NodeAddr}}") + ":2377"
+                     for h in ("base2", "base3", "base4")}
+    recorded = join_addrs(lab)
+    assert all(recorded.get(nodes[h]["ID"]) in manager_addrs for h in ("base3", "base4", "base5", "base6")), recorded
     again = swarmctl("up", "-i", result["inventory"], "--json")
     assert again.rc == 0 and again.summary()["changed"] == 0, again
     check = swarmctl("up", "-i", result["inventory"], "--check", "--diff", "--json")
@@ -126,6 +138,7 @@ def test_a_worker_that_left_by_hand_is_asked_and_joined_again(ha_lab):
         assert removed == [f"base6's old node {old_id[:12]}: removed from the swarm"], removed
         assert [n["ID"] for n in node_ls(lab) if n["Hostname"] == "base6"] == [new_id]
         assert on(lab, "base2", "docker", "node", "inspect", "base6", "--format", "{{.ID}}") == new_id
+        assert join_addrs(lab)[new_id].endswith(":2377")
         again = swarmctl("up", "-i", result["inventory"], "--tags", "swarm", "--json")
         assert again.rc == 0 and again.summary()["changed"] == 0, again
     finally:

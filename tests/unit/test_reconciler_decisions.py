@@ -239,8 +239,8 @@ def test_nothing_is_done_while_quorum_is_lost_and_it_is_said_once():
 def test_workers_that_joined_through_a_lost_manager_are_not_promoted():
     memory = Memory(lost_manager_addrs={"base2:2377"})
     nodes = [node("base3", "manager", leader=True), node("base4", "manager"),
-             node("base5", labels={"io.swarmctl.join-addr": "base2:2377"}),
-             node("base6", labels={"io.swarmctl.join-addr": "base3:2377"}), node("base7", availability="drain")]
+             dict(node("base5"), join_addr="base2:2377"), dict(node("base6"), join_addr="base3:2377"),
+             node("base7", availability="drain")]
     assert kinds(decide(snap(nodes), memory, CONFIG)) == [("promote", "base6")]
     nodes[3]["state"] = "down"
     actions = decide(snap(nodes), memory, CONFIG)

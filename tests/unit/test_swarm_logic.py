@@ -1,18 +1,25 @@
 import pytest
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_engine_api import EngineAPIError
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import (
+    JOIN_ADDR_LABEL,
+    JOIN_ADDRS_LABEL,
     demotion_problem,
     has_quorum,
+    join_addrs_of,
+    merge_join_addrs,
+    node_join_addr,
     membership,
     membership_problem,
     plan_node_changes,
+    record_join_addrs,
     removal_problem,
     summarize_node,
     tolerance,
 )
 from helpers import host_module
-from swarmctl_filters import (swarmctl_left_behind, swarmctl_membership_problem, swarmctl_node_changes,
-                              swarmctl_node_names, swarmctl_nodes_named, swarmctl_not_members)
+from swarmctl_filters import (swarmctl_join_records, swarmctl_left_behind, swarmctl_membership_problem,
+                              swarmctl_node_changes, swarmctl_node_entries, swarmctl_node_names, swarmctl_nodes_named,
+                              swarmctl_not_members)
 
 
 def node(id, role="manager", reach="reachable", hostname=None, availability="active", labels=None):
@@ -351,3 +358,58 @@ def test_a_rebuilt_swarm_is_marked_once_it_takes_writes_and_a_swarm_that_never_d
     assert swarm.spec["Labels"]["mine"] == "kept" and "io.swarmctl.recovered" in swarm.spec["Labels"]
     with pytest.raises(Exception, match="DeadlineExceeded"):
         swarmctl_swarm.mark_recovered(_JustForcedSwarm(failures=100), timeout=1)
+
+
+def test_the_managers_nodes_joined_through_are_one_swarm_label_and_old_node_labels_still_count():
+    spec = {"Labels": {JOIN_ADDRS_LABEL: '{"n1": "10.0.0.1:2377", "n2": "10.0.0.2:2377"}', "theirs": "x"}}
+    addrs = join_addrs_of(spec)
+    assert addrs == {"n1": "10.0.0.1:2377", "n2": "10.0.0.2:2377"}
+    assert join_addrs_of({}) == {} and join_addrs_of({"Labels": {JOIN_ADDRS_LABEL: "not json"}}) == {}
+    assert join_addrs_of({"Labels": {JOIN_ADDRS_LABEL: '["a list"]'}}) == {}
+    assert node_join_addr({"id": "n1", "labels": {JOIN_ADDR_LABEL: "10.0.0.9:2377"}}, addrs) == "10.0.0.1:2377"
+    assert node_join_addr({"id": "old", "labels": {JOIN_ADDR_LABEL: "10.0.0.9:2377"}}, addrs) == "10.0.0.9:2377"
+    assert node_join_addr({"id": "n3", "labels": {}}, addrs) == ""
+    # New entries are added, a node that left the swarm loses its entry.
+    assert merge_join_addrs(addrs, {"n3": "10.0.0.2:2377"}, ["n2", "n3"]) == {"n2": "10.0.0.2:2377",
+                                                                            "n3": "10.0.0.2:2377"}
+
+
+class _SwarmSpec:
+    def __init__(self, labels):
+        self.spec = {"Name": "default", "Labels": dict(labels), "Raft": {"SnapshotInterval": 10000}}
+        self.writes = []
+
+    def inspect_swarm(self):
+        return {"ID": "s1", "Version": {"Index": 3 + len(self.writes)}, "Spec": self.spec}
+
+    def update_swarm(self, version, spec, **kwargs):
+        self.writes.append(version)
+        self.spec = spec
+
+
+def test_join_addresses_are_recorded_in_one_write_keeping_the_rest_of_the_spec():
+    swarm = _SwarmSpec({"theirs": "x"})
+    assert record_join_addrs(swarm, {"n1": "a:2377", "n2": "b:2377"}, ["n1", "n2", "m"], check_mode=True)
+    assert swarm.writes == []
+    assert record_join_addrs(swarm, {"n1": "a:2377", "n2": "b:2377"}, ["n1", "n2", "m"])
+    assert swarm.writes == [3] and swarm.spec["Labels"]["theirs"] == "x" and swarm.spec["Raft"]["SnapshotInterval"] == 10000
+    assert join_addrs_of(swarm.spec) == {"n1": "a:2377", "n2": "b:2377"}
+    assert not record_join_addrs(swarm, {"n2": "b:2377"}, ["n1", "n2", "m"]) and len(swarm.writes) == 1
+    assert record_join_addrs(swarm, {"n3": "a:2377"}, ["n2", "n3"])
+    assert join_addrs_of(swarm.spec) == {"n2": "b:2377", "n3": "a:2377"}
+
+
+def test_only_hosts_that_joined_in_this_run_have_a_join_address_to_record():
+    hostvars = {
+        "base2": {"swarm_primary_result": {"node_id": "m1", "action": "initialized"}},
+        "base3": {"swarm_member": {"node_id": "m2", "action": "joined", "join_addr": "10.0.0.2:2377"}},
+        "base5": {"swarm_worker_member": {"node_id": "w1", "action": "joined", "join_addr": "10.0.0.3:2377"},
+                  "swarm_node_labels": {"zone": "a"}},
+        "base6": {"swarm_info": {"local": {"state": "active", "node_id": "w2"}}},
+    }
+    hosts = ["base2", "base3", "base5", "base6"]
+    assert swarmctl_join_records(hosts, hostvars) == [{"host": "base3", "node_id": "m2", "join_addr": "10.0.0.2:2377"},
+                                                      {"host": "base5", "node_id": "w1", "join_addr": "10.0.0.3:2377"}]
+    # Node settings carry the user's labels only.
+    entries = swarmctl_node_entries(hosts, hostvars, ["base2", "base3"])
+    assert [e["labels"] for e in entries] == [{}, {}, {"zone": "a"}, {}]

@@ -112,10 +112,12 @@ class Reconciler:
         elif self.config.dry_run or action.kind == "report":
             entry["result"] = "would do" if self.config.dry_run and action.kind != "report" else "reported"
         else:
+            started = time.monotonic()
             try:
                 entry["result"] = self._do(action)
             except Exception as exc:  # one failed action must not stop the loop; it is logged and retried
                 entry["result"] = f"failed: {exc}"
+            entry["seconds"] = round(time.monotonic() - started, 2)
         with self.lock:
             self.actions.append(entry)
         self.log(event="action", **{k: v for k, v in entry.items() if k != "time"})

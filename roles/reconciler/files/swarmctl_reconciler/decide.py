@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # The same rules the toolkit's modules apply (plugins/module_utils/swarmctl_swarm.py, shipped alongside).
-from .swarm_rules import (DRAINED_LABEL, JOIN_ADDR_LABEL, MAINTENANCE_LABEL, REBALANCING_LABEL, demotion_problem, has_quorum,
+from .swarm_rules import (DRAINED_LABEL, MAINTENANCE_LABEL, REBALANCING_LABEL, demotion_problem, has_quorum,
                           in_maintenance)
 UPDATING = {"updating", "rollback_started"}
 # The actions that change the swarm's membership.
@@ -195,7 +195,7 @@ def promotion_candidates(nodes, tasks, memory: Memory) -> list[dict]:
         if t["state"] == "running":
             load[t["node_id"]] = load.get(t["node_id"], 0) + 1
     workers = [n for n in nodes if n["role"] == "worker" and n["state"] == "ready" and n["availability"] == "active"
-               and n["labels"].get(JOIN_ADDR_LABEL, "") not in memory.lost_manager_addrs and not in_maintenance(n)]
+               and n.get("join_addr", "") not in memory.lost_manager_addrs and not in_maintenance(n)]
     return sorted(workers, key=lambda n: (load.get(n["id"], 0), n["hostname"]))
 
 

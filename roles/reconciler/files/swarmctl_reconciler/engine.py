@@ -9,7 +9,7 @@ import time
 import docker
 from docker.errors import APIError
 
-from .swarm_rules import REBALANCING_LABEL, summarize_node
+from .swarm_rules import REBALANCING_LABEL, join_addrs_of, node_join_addr, summarize_node
 
 _FRACTION = re.compile(r"(\.\d{1,6})\d*")
 # Asking who leads goes through the leader: on a manager whose leader just died, the engine forwards the request
@@ -50,8 +50,10 @@ class Engine:
 
     def snapshot(self) -> dict:
         nodes = [summarize_node(n) for n in self.api.nodes()]
+        join_addrs = join_addrs_of(self.api.inspect_swarm().get("Spec") or {})
         for node in nodes:
             node["updated_ts"] = epoch(node.pop("updated_at", ""))
+            node["join_addr"] = node_join_addr(node, join_addrs)
         services = []
         for svc in self.api.services():
             spec = svc["Spec"]
