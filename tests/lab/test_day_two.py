@@ -93,6 +93,13 @@ def test_recover_rebuilds_a_swarm_that_lost_two_of_three_managers(ha_lab):
         assert len(healthy_managers(lab, survivor)) == 3, listing
         assert listing[survivor]["ManagerStatus"] == "Leader"
         assert not set(lost) & set(listing), "the lost managers are out of the node list"
+        # The hosts that joined again went through the survivor, and the swarm records it for each.
+        labels = json.loads(on(lab, survivor, "docker", "info", "--format", "{{json .Swarm.Cluster.Spec.Labels}}"))
+        recorded = json.loads(labels.get("io.swarmctl.join-addrs") or "{}")
+        survivor_addr = on(lab, survivor, "docker", "info", "--format", "{{.Swarm.NodeAddr}}") + ":2377"
+        for name in healthy_managers(lab, survivor):
+            if name != survivor:
+                assert recorded.get(listing[name]["ID"]) == survivor_addr, (name, recorded)
         assert wait_until(lambda: at_full_strength(lab, survivor), 120), running(lab, survivor)
         assert wait_until(lambda: {name: spec(lab, survivor, name) for name in specs} == specs, 60), \
             "every service kept its spec"

@@ -274,6 +274,19 @@ def test_rebalance_after_a_node_returns_one_service_at_a_time():
     assert kinds(restore) == [("restore", "web")] and restore[0].after == {"update_order": "start-first"}
 
 
+def test_no_rebalance_while_a_new_leader_has_not_heard_from_every_node():
+    """After a failover the new leader sees its workers "unknown" until each registers again: a manager coming
+    back then is no reason to rebalance on a spread that is not the swarm's. Once every node is known, it is."""
+    memory = Memory()
+    nodes = [node("base2", "manager", leader=True), node("base3", "manager", state="down"), node("base4", state="unknown")]
+    skewed = [task("base2")] * 6
+    assert decide(snap(nodes, [service()], skewed), memory, ONE_MANAGER) == []
+    nodes[1]["state"] = "ready"
+    assert decide(snap(nodes, [service()], skewed, now=200), memory, ONE_MANAGER) == []
+    nodes[2]["state"] = "ready"
+    assert kinds(decide(snap(nodes, [service()], skewed, now=300), memory, ONE_MANAGER)) == [("rebalance", "web")]
+
+
 def test_a_rebalance_another_reconciler_began_gets_its_order_back_once_over():
     """The leader's reconciler began a rebalance and its host died: the new leader's reconciler has no memory of
     it, only the label with the service's own order. Nothing while the forced update runs; then the order back."""

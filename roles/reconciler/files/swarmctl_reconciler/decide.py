@@ -270,9 +270,12 @@ def rebalance_actions(nodes, services, tasks, now, memory: Memory, config) -> li
     memory.rebalance_pending &= set(by_id)
     # While swarmctl restarts or upgrades engines node by node (and for a settle time after, which covers the
     # moment between two nodes), the nodes coming back are its own: rebalancing then would stop tasks while it
-    # drains the next node. Once it is done, the spread it left is evened out.
+    # drains the next node. Once it is done, the spread it left is evened out. Nor while a node is "unknown": a
+    # new leader has not heard from it yet (after a failover its workers register again one by one, some
+    # seconds later), so the spread seen is not the swarm's, and their return is what to even out after.
     if (not memory.rebalance_pending or rolling or now - memory.last_rebalance_at < config.rebalance_interval_seconds
-            or now - memory.rolling_seen_at < config.rolling_settle_seconds):
+            or now - memory.rolling_seen_at < config.rolling_settle_seconds
+            or any(n["state"] == "unknown" for n in nodes)):
         return []
     for service_id in sorted(memory.rebalance_pending, key=lambda i: by_id[i]["name"]):
         service = by_id[service_id]
