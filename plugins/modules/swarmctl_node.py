@@ -144,8 +144,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import (
-    list_nodes,
     join_addrs_of,
+    list_nodes,
     local_state,
     plan_node_changes,
     record_join_addrs,
