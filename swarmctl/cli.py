@@ -255,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a host that reaches a Debian mirror and runs the offline hosts' release")
     bundle.add_argument("--output", dest="bundle_output", metavar="DIR",
                         help="where to keep the bundle (default: package-bundles/ next to the inventory)")
+    bundle.add_argument("--version", dest="versions", action="append", default=[], metavar="PACKAGE=VERSION",
+                        help="a package at a version of its own instead of the mirror's newest (repeatable), e.g. "
+                             "the build a later `swarmctl upgrade` from this bundle brings the hosts to")
     bundle.set_defaults(playbook="package-bundle.yml")
 
     scale = sub.add_parser("scale", parents=[common, _playbook_options()],
@@ -438,20 +441,25 @@ def resolve_inventory(args) -> Path:
     return lab_inventory
 
 
+def package_versions(versions: list[str]) -> dict:
+    """`--version containerd=1.6.20~ds1-1+deb12u2` (repeated) as {package: version}."""
+    wanted = {}
+    for item in versions:
+        name, sep, version = item.partition("=")
+        if not sep or not name.strip() or not version.strip() or " " in item:
+            raise UsageError(f"--version takes PACKAGE=VERSION (e.g. containerd=1.6.20~ds1-1+deb12u2, or "
+                             f"docker.io=latest), not {item!r}")
+        wanted[name.strip()] = version.strip()
+    return wanted
+
+
 def upgrade_vars(versions: list[str], batch: int) -> dict:
     """`--version containerd=1.6.20~ds1-1+deb12u2 --batch 2` as upgrade.yml's variables."""
     if batch < 1:
         raise UsageError(f"--batch takes a number of workers, 1 or more, not {batch}")
     found = {"upgrade_batch": batch}
     if versions:
-        wanted = {}
-        for item in versions:
-            name, sep, version = item.partition("=")
-            if not sep or not name.strip() or not version.strip() or " " in item:
-                raise UsageError(f"--version takes PACKAGE=VERSION (e.g. containerd=1.6.20~ds1-1+deb12u2, or "
-                                 f"docker.io=latest), not {item!r}")
-            wanted[name.strip()] = version.strip()
-        found["upgrade_versions"] = wanted
+        found["upgrade_versions"] = package_versions(versions)
     return found
 
 
@@ -467,6 +475,8 @@ def _service_vars(args) -> list[str]:
         return [json.dumps({"services_scale": scale})]
     if args.command == "package-bundle":
         found = {"bundle_host": args.bundle_host}
+        if args.versions:
+            found["bundle_versions"] = package_versions(args.versions)
         if args.bundle_output:
             found["docker_engine_bundle_dir"] = str(Path(args.bundle_output).expanduser().resolve())
         return [json.dumps(found)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_bundle import read_manifest
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import (
     membership,
     membership_problem,
@@ -288,6 +289,15 @@ def swarmctl_package_plan(hostvars, hosts, source="cluster", bundle_dir=""):
     return {"hosts": lacking, "builders": builders, "absent": absent}
 
 
+def swarmctl_bundle_versions(bundle_dir, platform):
+    """{package: version} of the package bundle for platform in bundle_dir (on the control machine), or None
+    when there is none: the versions an offline host can upgrade to."""
+    manifest = read_manifest(os.path.join(str(bundle_dir), f"{platform}.tar"))
+    if manifest is None or manifest.get("platform") != platform:
+        return None
+    return {d["package"]: d["version"] for d in manifest.get("debs", [])}
+
+
 def swarmctl_object_refs(secrets, configs):
     """[{kind, name}] for swarmctl_secrets and swarmctl_configs: what a loop over them shows (never a value)."""
     return ([{"kind": "secret", "name": o.get("name")} for o in secrets or []]
@@ -454,6 +464,7 @@ class FilterModule:
             "swarmctl_read_files": swarmctl_read_files,
             "swarmctl_object_refs": swarmctl_object_refs,
             "swarmctl_package_plan": swarmctl_package_plan,
+            "swarmctl_bundle_versions": swarmctl_bundle_versions,
             "swarmctl_deploy_waves": swarmctl_deploy_waves,
             "swarmctl_object_value": swarmctl_object_value,
             "swarmctl_object_shapes": swarmctl_object_shapes,

@@ -108,12 +108,25 @@ def _fail_apt(module, what: str, rc, out, err, hint: str):
     module.fail_json(msg=f"{what} failed (rc {rc}): {(err or out).strip()[-1500:]}. {hint}")
 
 
-def build(module, packages: list[str], dest: str) -> dict:
-    """Download packages and everything they depend on from this host's mirror, into the bundle at dest.
-    Returns its manifest."""
+def pinned(versions: dict | None) -> dict:
+    """{package: version} of the packages a bundle holds at a version of their own ("latest": the mirror's
+    newest, as for any other package)."""
+    return {str(k): str(v) for k, v in (versions or {}).items() if str(v) not in ("latest", "")}
+
+
+def download_names(names: list[str], versions: dict) -> list[str]:
+    """apt-get download's arguments: each package, at its pinned version where it has one."""
+    return [f"{name}={versions[name]}" if name in versions else name for name in names]
+
+
+def build(module, packages: list[str], dest: str, versions: dict | None = None) -> dict:
+    """Download packages and everything they depend on from this host's mirror, into the bundle at dest; the
+    packages of versions at those versions, the rest at the mirror's newest. Returns its manifest."""
     platform = host_platform(module)
+    versions = pinned(versions)
     refresh_package_lists(module)
-    rc, out, err = module.run_command(["apt-cache", "depends", *_DEPENDS_OPTS, *packages], environ_update=APT_ENV)
+    wanted = list(dict.fromkeys([*packages, *versions]))
+    rc, out, err = module.run_command(["apt-cache", "depends", *_DEPENDS_OPTS, *wanted], environ_update=APT_ENV)
     if rc != 0:
         _fail_apt(module, "apt-cache depends", rc, out, err,
                   "Check the package names and that this host reaches its Debian mirror (apt-get update).")
@@ -121,9 +134,11 @@ def build(module, packages: list[str], dest: str) -> dict:
     os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
     work = tempfile.mkdtemp(dir=os.path.dirname(dest) or ".", prefix=".bundle-")
     try:
-        rc, out, err = module.run_command(["apt-get", "download", "-q", *names], cwd=work, environ_update=APT_ENV)
+        rc, out, err = module.run_command(["apt-get", "download", "-q", *download_names(names, versions)], cwd=work,
+                                          environ_update=APT_ENV)
         if rc != 0:
-            _fail_apt(module, "apt-get download", rc, out, err, "Check this host reaches its Debian mirror.")
+            _fail_apt(module, "apt-get download", rc, out, err, "Check this host reaches its Debian mirror, and that "
+                      "it offers the versions asked for (apt-cache policy PACKAGE lists them).")
         debs = []
         for name in sorted(os.listdir(work)):
             if not name.endswith(".deb"):
@@ -136,7 +151,7 @@ def build(module, packages: list[str], dest: str) -> dict:
             debs.append({"file": name, "package": fields.get("Package"), "version": fields.get("Version"),
                          "size": os.path.getsize(path), "sha256": _sha256(path), "control": control})
         index = packages_index(debs).encode()
-        manifest = {"platform": platform, "packages": list(packages), "created": int(time.time()),
+        manifest = {"platform": platform, "packages": list(packages), "versions": versions, "created": int(time.time()),
                     "debs": [{k: d[k] for k in ("package", "version", "file", "size")} for d in debs]}
         part = f"{dest}.part"
         with tarfile.open(part, "w") as tar:
@@ -156,7 +171,8 @@ def build(module, packages: list[str], dest: str) -> dict:
 
 def install(module, packages: list[str], tar_path: str) -> None:
     """Install packages (with what they need) from the bundle at tar_path alone: the host's own sources and
-    package lists are neither read nor changed, so a host with no route to any mirror installs as well."""
+    package lists are neither read nor changed, so a host with no route to any mirror installs as well.
+    A package may be given as NAME=VERSION (an upgrade, or a downgrade, to the bundle's version)."""
     manifest = read_manifest(tar_path)
     if manifest is None:
         module.fail_json(msg=f"{tar_path} is not a swarmctl package bundle (no {MANIFEST} in it). Nothing was "
@@ -166,7 +182,7 @@ def install(module, packages: list[str], tar_path: str) -> None:
     if manifest.get("platform") != platform:
         module.fail_json(msg=f"the package bundle was made for {manifest.get('platform')}, this host is {platform}. "
                              f"Nothing was installed. Make a bundle on a host of {platform}.")
-    not_in = sorted(set(packages) - {d["package"] for d in manifest.get("debs", [])})
+    not_in = sorted({p.split("=", 1)[0] for p in packages} - {d["package"] for d in manifest.get("debs", [])})
     if not_in:
         module.fail_json(msg=f"the package bundle has no {', '.join(not_in)} (it holds "
                              f"{', '.join(manifest.get('packages', []))}). Nothing was installed; make it again.")
@@ -192,8 +208,8 @@ def install(module, packages: list[str], tar_path: str) -> None:
         rc, out, err = apt_run(module, [*only_bundle, "update", "-q"])
         if rc != 0:
             _fail_apt(module, "apt-get update (the bundle's repository)", rc, out, err, "Make the bundle again.")
-        rc, out, err = apt_run(module, [*only_bundle, "install", "-y", "-q", "--no-install-recommends", *APT_OPTS,
-                                        *packages])
+        rc, out, err = apt_run(module, [*only_bundle, "install", "-y", "-q", "--no-install-recommends",
+                                        "--allow-downgrades", *APT_OPTS, *packages])
         if rc != 0:
             _fail_apt(module, "apt-get install from the package bundle", rc, out, err,
                       f"The bundle ({manifest.get('platform')}, made "

@@ -248,30 +248,47 @@ def parse_apt_policy(text: str) -> dict:
     return policy
 
 
-def version_changes(installed: dict, policy: dict, wanted: dict) -> tuple[list[dict], list[str]]:
-    """What brings each package to its wanted version ("latest": the repositories' candidate).
-    Returns ([{package, installed, wanted}] for those that differ, [problems])."""
+REPOSITORIES = "this host's repositories"
+BUNDLE = "the package bundle"
+
+
+def version_changes(installed: dict, policy: dict, wanted: dict, source: str = REPOSITORIES) -> tuple[list[dict], list[str]]:
+    """What brings each package to its wanted version ("latest": the source's candidate - the repositories',
+    or the package bundle's one version). Returns ([{package, installed, wanted}] for those that differ, [problems])."""
     changes, problems = [], []
     for name, want in wanted.items():
         known = policy.get(name) or {"candidate": None, "versions": []}
         target = known["candidate"] if want in ("latest", "", None) else str(want)
         if target is None:
-            problems.append(f"{name}: this host's repositories offer no version of it (apt-get update? the package name?)")
+            problems.append(f"{name}: {source} offer{'s' if source == BUNDLE else ''} no version of it "
+                            + ("(apt-get update? the package name?)" if source == REPOSITORIES else
+                               "(make the bundle with it: swarmctl package-bundle)"))
             continue
         if target not in known["versions"] and target != installed.get(name):
             offered = ", ".join(known["versions"]) or "none"
-            problems.append(f"{name} {target} is not in this host's repositories (they offer: {offered})")
+            problems.append(f"{name} {target} is not in {source} ({'it offers' if source == BUNDLE else 'they offer'}: "
+                            f"{offered})")
             continue
         if installed.get(name) != target:
             changes.append({"package": name, "installed": installed.get(name), "wanted": target})
     return changes, problems
 
 
-def plan_versions(module, wanted: dict, lists_max_age: int = 3600) -> dict:
+def bundle_policy(offered: dict) -> dict:
+    """A package bundle's {package: version} as apt_policy's answer: one version of each, its candidate."""
+    return {str(name): {"candidate": str(version), "versions": [str(version)]} for name, version in offered.items()}
+
+
+def plan_versions(module, wanted: dict, lists_max_age: int = 3600, offered: dict | None = None) -> dict:
     """What brings the packages to their wanted versions on this host: {installed, changes, problems, refreshed}.
     The package lists are refreshed when older than lists_max_age, and once more when a wanted version is not in
-    them (lists that predate a suite the host's sources name, or a new build)."""
+    them (lists that predate a suite the host's sources name, or a new build). With offered ({package: version},
+    a package bundle's), the versions come from there: the host's repositories are neither read nor refreshed."""
     names = list(wanted)
+    if offered is not None:
+        installed = installed_versions(module, names)
+        changes, problems = version_changes(installed, bundle_policy(offered), wanted, BUNDLE)
+        return {"installed": installed, "changes": changes, "problems": problems, "refreshed": False}
     refreshed = refresh_package_lists(module, lists_max_age)
     installed = installed_versions(module, names)
     changes, problems = version_changes(installed, apt_policy(module, names), wanted)

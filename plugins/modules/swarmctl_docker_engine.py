@@ -48,6 +48,8 @@ options:
         missing O(packages) from, instead of the host's apt sources. As with apt, C(daemon.json) is written before,
         so the engine's first start already uses it.
       - The file is left in place (M(swarmctl.swarm.swarmctl_packages) installs the rest from it and removes it).
+      - With O(state=restarted) and O(versions), the versions come from the bundle alone (C(latest) is the
+        bundle's version), to upgrade hosts with no route to any mirror.
     type: path
   daemon_config:
     description: Keys C(daemon.json) must have, with these values, whatever the host had.
@@ -86,6 +88,12 @@ options:
     description:
       - With O(state=restarted), package name to the version to install while the engine is stopped, or C(latest)
         (the repositories' candidate). See M(swarmctl.swarm.swarmctl_engine_versions) to learn what would change first.
+    type: dict
+  offered:
+    description:
+      - With O(versions) and O(bundle), the versions the bundle holds (package name to version), as read on the
+        control machine before the bundle was copied (check mode predicts from them with no copy on the host).
+        Default, the bundle's own manifest.
     type: dict
   start_timeout:
     description: Seconds to wait for the engine to answer after a restart.
@@ -192,7 +200,7 @@ import shutil
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_bundle import install
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_bundle import host_platform, install, read_manifest
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_daemon_json import (
     DAEMON_JSON,
     OWNED_RECORD,
@@ -246,6 +254,7 @@ ARGUMENT_SPEC = dict(
     packages=dict(type="list", elements="str", default=["docker.io", "python3-docker"]),
     bundle=dict(type="path"),
     versions=dict(type="dict"),
+    offered=dict(type="dict"),
     daemon_config=dict(type="dict", default={}),
     daemon_defaults=dict(type="dict", default={}),
     tls=dict(type="dict", options=dict(
@@ -435,7 +444,9 @@ def restart(module):
         socket_active = systemctl(module, "is-active", "docker.socket", check=False).strip() == "active"
         systemctl(module, "stop", *(["docker.socket"] if socket_active else []), "docker")
         try:
-            if upgrades:
+            if upgrades and p["bundle"]:
+                install(module, [f"{u['package']}={u['wanted']}" for u in upgrades], p["bundle"])
+            elif upgrades:
                 apt_install_versions(module, upgrades)
             else:
                 actions += swarm_state(module, data_root)
@@ -562,11 +573,22 @@ def absent(module):
 
 
 def package_upgrades(module):
-    """[{package, installed, wanted}] for the packages of the versions option not at their version yet."""
-    wanted = {str(name): str(version) for name, version in module.params["versions"].items()}
+    """[{package, installed, wanted}] for the packages of the versions option not at their version yet: the
+    versions of the host's repositories, or of the package bundle alone (offered, or the bundle's manifest)."""
+    p = module.params
+    wanted = {str(name): str(version) for name, version in p["versions"].items()}
     if not wanted:
         return []
-    plan = plan_versions(module, wanted)
+    offered, bundle = p["offered"], p["bundle"]
+    if bundle and offered is None:
+        manifest = read_manifest(bundle)
+        if manifest is None:
+            module.fail_json(msg=f"no swarmctl package bundle at {bundle} to upgrade from. Nothing was changed.")
+        if manifest.get("platform") != host_platform(module):
+            module.fail_json(msg=f"the package bundle at {bundle} was made for {manifest.get('platform')}, this host is "
+                                 f"{host_platform(module)}. Nothing was changed.")
+        offered = {d["package"]: d["version"] for d in manifest.get("debs", [])}
+    plan = plan_versions(module, wanted, offered=offered)
     if plan["problems"]:
         module.fail_json(msg="; ".join(plan["problems"]) + ". Nothing was changed.")
     return plan["changes"]

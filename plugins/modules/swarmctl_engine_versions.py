@@ -22,6 +22,13 @@ options:
     description: Package name to wanted version, or C(latest).
     type: dict
     required: true
+  offered:
+    description:
+      - Package name to version, as a package bundle holds them (the manifest of a bundle made by
+        M(swarmctl.swarm.swarmctl_package_bundle); see the C(swarmctl_bundle_versions) filter); the versions come
+        from there instead of the host's repositories, which are neither read nor refreshed (hosts with no route
+        to a mirror). C(latest) then means the bundle's version, and a version the bundle does not hold fails.
+    type: dict
   lists_max_age:
     description: Refresh the package lists (apt-get update) when they are older than this many seconds; 0 always does.
     type: int
@@ -37,6 +44,10 @@ EXAMPLES = r"""
     versions: {docker.io: latest, containerd: latest, runc: latest, python3-docker: latest}
   register: engine_versions
 
+- name: What would bring the engine to the versions of the package bundle on the control machine (offline hosts)
+  swarmctl.swarm.swarmctl_engine_versions:
+    versions: {docker.io: latest, containerd: latest, runc: latest, python3-docker: latest}
+    offered: "{{ 'package-bundles' | swarmctl.swarm.swarmctl_bundle_versions('debian-12-amd64') }}"
 - name: containerd at a given build
   swarmctl.swarm.swarmctl_engine_versions:
     versions: {containerd: "1.6.20~ds1-1+deb12u2"}
@@ -68,14 +79,15 @@ from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host impor
 
 def main():
     module = AnsibleModule(argument_spec=dict(versions=dict(type="dict", required=True),
+                                              offered=dict(type="dict"),
                                               lists_max_age=dict(type="int", default=3600)),
                            supports_check_mode=True)
     if not shutil.which("apt-cache") or not shutil.which("dpkg-query"):
         module.fail_json(msg="this host has no apt-cache/dpkg: swarmctl upgrades the engine from Debian/Ubuntu packages only")
     wanted = {str(name): str(version) for name, version in module.params["versions"].items()}
-    plan = plan_versions(module, wanted, module.params["lists_max_age"])
+    plan = plan_versions(module, wanted, module.params["lists_max_age"], module.params["offered"])
     if plan["problems"]:
-        # A version the repositories do not offer is the caller's input, not the host's fault (swarmctl: exit 2).
+        # A version the repositories (or the bundle) do not offer is the caller's input, not the host's fault (swarmctl: exit 2).
         module.fail_json(msg="; ".join(plan["problems"]) + ". Nothing was changed.", installed=plan["installed"],
                          swarmctl_bad_input=True)
     module.exit_json(changed=False, installed=plan["installed"], changes=plan["changes"],

@@ -28,6 +28,14 @@ options:
     description: Path of the bundle (a tar file) on this host.
     type: path
     required: true
+  versions:
+    description:
+      - Package name to the version the bundle holds it at, instead of the mirror's newest (C(latest) is the
+        newest). A package named here need not be in O(packages); it goes in with what it depends on.
+      - A bundle holds one version of each package; M(swarmctl.swarm.swarmctl_engine_versions) reads them with
+        its O(swarmctl.swarm.swarmctl_engine_versions#module:offered) option to upgrade offline hosts from it.
+    type: dict
+    default: {}
   max_age:
     description: Seconds an existing bundle for the same packages stays good; 0 always makes it again.
     type: int
@@ -43,6 +51,12 @@ EXAMPLES = r"""
     packages: [docker.io, python3-docker]
     dest: /var/cache/swarmctl/package-bundle.tar
   register: bundle
+
+- name: A bundle with containerd at the build the cluster was tested with
+  swarmctl.swarm.swarmctl_package_bundle:
+    packages: [docker.io, python3-docker]
+    versions: {containerd: "1.6.20~ds1-1+deb12u1"}
+    dest: /var/cache/swarmctl/package-bundle.tar
 """
 
 RETURN = r"""
@@ -67,12 +81,13 @@ import shutil
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_bundle import build, host_platform, read_manifest
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_bundle import build, host_platform, pinned, read_manifest
 
 
 def main():
     module = AnsibleModule(argument_spec=dict(packages=dict(type="list", elements="str", required=True),
                                               dest=dict(type="path", required=True),
+                                              versions=dict(type="dict", default={}),
                                               max_age=dict(type="int", default=86400)),
                            supports_check_mode=True)
     if not shutil.which("apt-get") or not shutil.which("dpkg-deb"):
@@ -81,11 +96,11 @@ def main():
     platform = host_platform(module)
     current = read_manifest(p["dest"])
     if (current and current.get("platform") == platform and sorted(current.get("packages", [])) == sorted(p["packages"])
-            and time.time() - current.get("created", 0) < p["max_age"]):
+            and current.get("versions", {}) == pinned(p["versions"]) and time.time() - current.get("created", 0) < p["max_age"]):
         module.exit_json(changed=False, platform=platform, debs=current["debs"], size=os.path.getsize(p["dest"]))
     if module.check_mode:
         module.exit_json(changed=True, platform=platform)
-    manifest = build(module, p["packages"], p["dest"])
+    manifest = build(module, p["packages"], p["dest"], p["versions"])
     module.exit_json(changed=True, platform=platform, debs=manifest["debs"], size=os.path.getsize(p["dest"]))
 
 

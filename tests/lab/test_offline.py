@@ -1,9 +1,11 @@
-"""Hosts with no route to any Debian mirror get the engine from the control machine alone (issue 17's offline mode).
+"""Hosts with no route to any Debian mirror get the engine from the control machine alone (issue 17's offline mode),
+and upgrade from it too.
 
-A lab of its own: base2 (manager), base3 (worker) and the registry host, bare. A package bundle is made on base2
-while it still reaches the mirror (`swarmctl package-bundle`, which installs nothing there); then the lab's
-network loses every route but to the control machine (a REJECT rule in this machine's DOCKER-USER chain, removed
-at the end), and `swarmctl up` with docker_engine_package_source=bundle builds the whole cluster from it."""
+A lab of its own: base2 (manager), base3 (worker) and the registry host, bare. Two package bundles are made on base2
+while it still reaches the mirror (`swarmctl package-bundle`, which installs nothing there): one with containerd at
+an older build, one at the newest. Then the lab's network loses every route but to the control machine (a REJECT
+rule in this machine's DOCKER-USER chain, removed at the end); `swarmctl up` with docker_engine_package_source=bundle
+builds the whole cluster from the first, and `swarmctl upgrade` brings it to the second's versions."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import subprocess
 
 import pytest
 
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host import parse_apt_policy
 from helpers import lab_leftovers, on, owned_lab, swarmctl
 from swarmctl.lab.lab import Lab
 from swarmctl.lab.topology import LabSpec
@@ -30,6 +33,10 @@ def cut(on_: bool) -> None:
         pass
     if on_:
         subprocess.run(["iptables", "-I", *CUT_RULE], check=True)
+
+
+def containerd(lab, host: str) -> str:
+    return on(lab, host, "dpkg-query", "-W", "-f=${Version}", "containerd")
 
 
 def installed(lab, host: str, package: str) -> bool:
@@ -55,12 +62,21 @@ def own_lab(engine):
 
 def test_hosts_with_no_route_to_a_mirror_install_everything_from_the_control_machines_bundle(own_lab, tmp_path):
     lab, inventory = own_lab
-    bundles = tmp_path / "bundles"
-    made = swarmctl("package-bundle", "-i", inventory, "--host", "base2", "--output", str(bundles))
+    # Debian offers two containerd builds for bookworm (the main and the security suite): the first bundle holds
+    # the older, so that the upgrade below is real.
+    on(lab, "base2", "apt-get", "update", "-q")
+    policy = parse_apt_policy(on(lab, "base2", "apt-cache", "policy", "containerd"))["containerd"]
+    newest = policy["candidate"]
+    older = next((v for v in policy["versions"] if v != newest), None)
+    bundles, newer_bundles = tmp_path / "bundles", tmp_path / "newer-bundles"
+    made = swarmctl("package-bundle", "-i", inventory, "--host", "base2", "--output", str(bundles),
+                    *(["--version", f"containerd={older}"] if older else []))
     assert made.rc == 0, made
     bundle = bundles / "debian-12-amd64.tar"
     assert bundle.is_file() and bundle.stat().st_size > 50_000_000, list(bundles.iterdir())
     assert not installed(lab, "base2", "docker.io"), "making a bundle installs nothing on the host"
+    made = swarmctl("package-bundle", "-i", inventory, "--host", "base2", "--output", str(newer_bundles))
+    assert made.rc == 0, made
 
     cut(True)
     assert on(lab, "base3", "curl", "-sS", "-m", "10", "-o", "/dev/null", "http://deb.debian.org/debian/",
@@ -91,4 +107,27 @@ def test_hosts_with_no_route_to_a_mirror_install_everything_from_the_control_mac
             "No such file or directory")
 
     again = swarmctl("up", "-i", inventory, *offline, "--json")
+    assert again.rc == 0 and again.summary()["changed"] == 0, again.why()
+
+    if older is None:
+        pytest.skip(f"the mirror offers one containerd build only ({newest}): no offline upgrade to try")
+    swarm_hosts = ("base2", "base3")
+    assert {h: containerd(lab, h) for h in swarm_hosts} == {h: older for h in swarm_hosts}
+    # The newer bundle's versions are what the upgrade brings; check mode says so and changes nothing.
+    upgrade = ["-e", "docker_engine_package_source=bundle", "-e", f"docker_engine_bundle_dir={newer_bundles}"]
+    wrong = swarmctl("upgrade", "-i", inventory, *upgrade, "--version", "containerd=0.0.1-no-such-build")
+    assert wrong.rc == 2 and f"containerd 0.0.1-no-such-build is not in the package bundle (it offers: {newest})" \
+        in wrong.stdout and "Nothing was changed" in wrong.stdout, wrong
+    check = swarmctl("upgrade", "-i", inventory, *upgrade, "--check")
+    assert check.rc == 0 and f"containerd {older} -> {newest}" in check.stdout, check
+    assert {h: containerd(lab, h) for h in swarm_hosts} == {h: older for h in swarm_hosts}
+    run = swarmctl("upgrade", "-i", inventory, *upgrade)
+    assert run.rc == 0, run
+    assert {h: containerd(lab, h) for h in swarm_hosts} == {h: newest for h in swarm_hosts}
+    nodes = on(lab, "base2", "docker", "node", "ls", "--format", "{{.Hostname}} {{.Status}} {{.Availability}}")
+    assert sorted(nodes.splitlines()) == ["base2 Ready Active", "base3 Ready Active"], nodes
+    for host in swarm_hosts:
+        assert on(lab, host, "ls", "/var/cache/swarmctl-package-bundle.tar", check=False).endswith(
+            "No such file or directory")
+    again = swarmctl("upgrade", "-i", inventory, *upgrade, "--json")
     assert again.rc == 0 and again.summary()["changed"] == 0, again.why()

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from swarmctl import cli
@@ -94,6 +96,17 @@ def test_upgrade_versions_and_batch_become_the_playbooks_variables():
     assert cli.upgrade_vars([], 1) == {"upgrade_batch": 1}
     assert cli.upgrade_vars(["containerd=1.6.20~ds1-1+deb12u2", "docker.io=latest"], 2) == {
         "upgrade_batch": 2, "upgrade_versions": {"containerd": "1.6.20~ds1-1+deb12u2", "docker.io": "latest"}}
+
+
+def test_a_package_bundles_versions_become_the_playbooks_variable():
+    parser = cli.build_parser()
+    args = parser.parse_args(["package-bundle", "--host", "base2", "--version", "containerd=1.6.20~ds1-1+deb12u1"])
+    assert json.loads(cli._service_vars(args)[0]) == {"bundle_host": "base2",
+                                                       "bundle_versions": {"containerd": "1.6.20~ds1-1+deb12u1"}}
+    args = parser.parse_args(["package-bundle", "--host", "base2"])
+    assert json.loads(cli._service_vars(args)[0]) == {"bundle_host": "base2"}
+    with pytest.raises(cli.UsageError, match="PACKAGE=VERSION"):
+        cli._service_vars(parser.parse_args(["package-bundle", "--host", "base2", "--version", "containerd"]))
 
 
 @pytest.mark.parametrize("versions, batch, expected", [

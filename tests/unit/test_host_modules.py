@@ -257,6 +257,25 @@ def test_version_changes_resolve_latest_and_refuse_versions_not_offered():
     assert "python3-docker: this host's repositories offer no version" in problems[1]
 
 
+def test_a_package_bundle_offers_its_one_version_of_each_package():
+    from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host import (
+        BUNDLE,
+        bundle_policy,
+        version_changes,
+    )
+    offered = bundle_policy({"containerd": "1.6.20~ds1-1+deb12u3", "docker.io": "20.10.24+dfsg1-1+deb12u1+b6"})
+    installed = {"docker.io": "20.10.24+dfsg1-1+deb12u1+b6", "containerd": "1.6.20~ds1-1+deb12u1"}
+    # latest is the bundle's version, up or down from what is installed
+    changes, problems = version_changes(installed, offered, {"docker.io": "latest", "containerd": "latest"}, BUNDLE)
+    assert problems == [] and changes == [
+        {"package": "containerd", "installed": "1.6.20~ds1-1+deb12u1", "wanted": "1.6.20~ds1-1+deb12u3"}]
+    changes, problems = version_changes(installed, offered, {"containerd": "1.6.20~ds1-1+deb12u2", "runc": "latest"},
+                                        BUNDLE)
+    assert changes == [] and problems == [
+        "containerd 1.6.20~ds1-1+deb12u2 is not in the package bundle (it offers: 1.6.20~ds1-1+deb12u3)",
+        "runc: the package bundle offers no version of it (make the bundle with it: swarmctl package-bundle)"]
+
+
 class _EngineJoiningSlowly:
     """An engine whose manager join runs past the engine's own 20 s and completes in the background."""
 

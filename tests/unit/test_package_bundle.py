@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.swarmctl.swarm.plugins.module_utils import swarmctl_bundle as bundle
-from swarmctl_filters import swarmctl_package_plan
+from swarmctl_filters import swarmctl_bundle_versions, swarmctl_package_plan
 
 _PATH = Path(__file__).resolve().parents[2] / "plugins" / "action" / "swarmctl_host_check.py"
 _SPEC = importlib.util.spec_from_file_location("swarmctl_host_check_action_for_bundles", _PATH)
@@ -136,3 +136,19 @@ def test_the_first_look_at_a_host_reports_its_platform_and_the_packages_it_lacks
     assert host_check.parse_host_query(output, ["docker.io", "python3-docker", "docker-registry"]) == \
         ("debian-12-amd64", ["python3-docker", "docker-registry"])
     assert host_check.host_query([]).endswith("; true") and "dpkg-query" not in host_check.host_query([])
+
+
+def test_pinned_packages_are_downloaded_at_their_version_the_rest_at_the_newest():
+    versions = bundle.pinned({"containerd": "1.6.20~ds1-1+deb12u1", "runc": "latest"})
+    assert versions == {"containerd": "1.6.20~ds1-1+deb12u1"}
+    assert bundle.download_names(["containerd", "docker.io", "runc"], versions) == [
+        "containerd=1.6.20~ds1-1+deb12u1", "docker.io", "runc"]
+
+
+def test_the_control_machine_reads_a_bundles_versions_for_an_offline_upgrade(tmp_path):
+    _bundle(tmp_path / "debian-12-amd64.tar", "debian-12-amd64", ("docker.io", "containerd"))
+    assert swarmctl_bundle_versions(str(tmp_path), "debian-12-amd64") == {"docker.io": "1", "containerd": "1"}
+    assert swarmctl_bundle_versions(str(tmp_path), "debian-12-arm64") is None  # no bundle for that platform
+    # A file named for one platform that holds another's packages is not that platform's bundle.
+    _bundle(tmp_path / "debian-13-amd64.tar", "debian-12-amd64")
+    assert swarmctl_bundle_versions(str(tmp_path), "debian-13-amd64") is None
