@@ -94,8 +94,9 @@ class HostChanges:
         return missing
 
     # -- systemd ------------------------------------------------------------------------------------
-    def service(self, unit: str, restart: bool = False, daemon_reload: bool = False) -> None:
-        """Keep unit enabled and active; restart it when asked (its configuration changed)."""
+    def service(self, unit: str, restart: bool = False, daemon_reload: bool = False, explain=None) -> None:
+        """Keep unit enabled and active; restart it when asked (its configuration changed). explain: a function
+        that says why the unit did not start (from its journal), for the failure's message."""
         if daemon_reload and not self.module.check_mode:
             systemctl(self.module, "daemon-reload")
         enabled = systemctl(self.module, "is-enabled", unit, check=False).strip() == "enabled"
@@ -104,14 +105,19 @@ class HostChanges:
             self.add(f"enabled {unit}")
             if not self.module.check_mode:
                 systemctl(self.module, "enable", unit)
-        if not active:
-            self.add(f"started {unit}")
-            if not self.module.check_mode:
-                systemctl(self.module, "start", unit)
-        elif restart:
-            self.add(f"restarted {unit}")
-            if not self.module.check_mode:
-                systemctl(self.module, "restart", unit)
+        verb = "start" if not active else "restart" if restart else None
+        if verb is None:
+            return
+        self.add(f"{verb}ed {unit}")
+        if self.module.check_mode:
+            return
+        # A unit that failed several times lately (an earlier run's bad configuration) is refused by systemd's
+        # start limit until its failed state is cleared.
+        systemctl(self.module, "reset-failed", unit, check=False)
+        rc, out, err = self.module.run_command(["systemctl", verb, unit])
+        if rc != 0:
+            why = explain() if explain else (err or out).strip()
+            self.module.fail_json(msg=f"systemctl {verb} {unit} failed: {why}", actions=self.actions)
 
 
 def _ids(owner: str, group: str) -> tuple[int, int]:

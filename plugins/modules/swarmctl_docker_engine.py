@@ -399,7 +399,11 @@ def present(module):
     installed = install_from_bundle(module, changes, p["packages"], p["bundle"]) if p["bundle"] else \
         changes.packages(p["packages"])
     if was_installed or not module.check_mode:
-        changes.service("docker", daemon_reload=unit_changing)
+        starting = time.time()
+        changes.service("docker", daemon_reload=unit_changing, explain=lambda: (
+            f"the engine did not start: {_engine_journal(module, starting)}. {DAEMON_JSON} is as this run wrote it: "
+            "fix the setting the engine names (docker_engine_daemon_config, docker_engine_daemon_extra, or the "
+            "host's own key) and run again"))
     elif installed:
         changes.add("started docker")
     if active_before and changed_keys(merged) and not restart_needed:
@@ -437,6 +441,7 @@ def restart(module):
                          upgraded=upgrades)
     # systemd refuses a unit started more than a few times a minute (StartLimitBurst): this restart is wanted.
     systemctl(module, "reset-failed", "docker", check=False)
+    restarting = time.time()
     restarted = True
     if p["archive_swarm_to"] or p["restore_swarm_from"] or upgrades:
         data_root = (api.info().get("DockerRootDir") if api else None) or "/var/lib/docker"
@@ -458,7 +463,7 @@ def restart(module):
     # A restart systemd says failed does not come back by itself: no need to wait the whole timeout for it.
     api = _wait_for_engine(p["start_timeout"] if restarted else 3)
     if api is None:
-        _put_running_config_back(module, p["start_timeout"], actions)
+        _put_running_config_back(module, p["start_timeout"], actions, restarting)
     if os.path.exists(RUNNING_CONFIG):
         os.unlink(RUNNING_CONFIG)
     stopped = [name for name in running if name not in outside_swarm(api)]
@@ -495,9 +500,11 @@ def _wait_for_engine(timeout: int):
     return api
 
 
-def _engine_journal(module) -> str:
-    """Why the engine did not start, from its journal: its own error lines, else its last lines."""
-    rc, out, dummy = module.run_command(["journalctl", "-u", "docker", "-n", "40", "--no-pager", "-o", "cat"])
+def _engine_journal(module, since: float | None = None) -> str:
+    """Why the engine did not start, from its journal (since that time, so that an earlier failure is not taken
+    for this one): its own error lines, else its last lines."""
+    rc, out, dummy = module.run_command(["journalctl", "-u", "docker", "-n", "40", "--no-pager", "-o", "cat",
+                                         *([f"--since=@{int(since)}"] if since else [])])
     lines = [line.strip() for line in out.splitlines() if line.strip()] if rc == 0 else []
     errors = [line for line in lines if "unable to configure" in line or "failed to start daemon" in line.lower()
               or "level=fatal" in line]
@@ -505,10 +512,10 @@ def _engine_journal(module) -> str:
     return " | ".join(chosen[-3:]) or "(journalctl said nothing)"
 
 
-def _put_running_config_back(module, timeout: int, actions: list) -> None:
-    """The engine did not come back after its restart: put back the configuration it last ran with, start it
-    again, and fail saying why. Exits the module."""
-    why = _engine_journal(module)
+def _put_running_config_back(module, timeout: int, actions: list, since: float) -> None:
+    """The engine did not come back after its restart (at `since`): put back the configuration it last ran with,
+    start it again, and fail saying why. Exits the module."""
+    why = _engine_journal(module, since)
     saved = None
     if os.path.exists(RUNNING_CONFIG):
         with open(RUNNING_CONFIG, encoding="utf-8") as handle:

@@ -9,6 +9,7 @@ builds the whole cluster from the first, and `swarmctl upgrade` brings it to the
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
@@ -93,6 +94,15 @@ def test_hosts_with_no_route_to_a_mirror_install_everything_from_the_control_mac
     assert not any(installed(lab, host, "docker.io") for host in HOSTS)
 
     offline = ["-e", "docker_engine_package_source=bundle", "-e", f"docker_engine_bundle_dir={bundles}"]
+    # A daemon.json key the engine refuses, on a host with no engine yet: the run stops at the engine's first
+    # start with what the engine said; the next run, without the key, takes it out and goes on.
+    bad = swarmctl("up", "-i", inventory, *offline, "--limit", "base2",
+                   "-e", json.dumps({"docker_engine_daemon_extra": {"no-such-engine-option": 5}}))
+    assert bad.rc != 0 and "the engine did not start: " in bad.output, bad
+    assert "the following directives don't match any configuration option: no-such-engine-option" in bad.output, bad
+    assert on(lab, "base2", "ls", "/var/cache/swarmctl-package-bundle.tar", check=False).endswith(
+        "No such file or directory"), "a failed install leaves no copy of the bundle"
+
     up = swarmctl("up", "-i", inventory, *offline)
     assert up.rc == 0, up
     assert all(installed(lab, host, "docker.io") for host in HOSTS)

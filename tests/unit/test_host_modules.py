@@ -160,6 +160,29 @@ def test_apt_waits_for_a_lock_held_by_another_apt_and_finishes_an_interrupted_dp
     assert swarmctl_host.apt_run(failing, ["install", "nosuch"])[0] == 100 and len(failing.commands) == 1
 
 
+def test_a_unit_that_does_not_start_fails_with_what_its_journal_says():
+    from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host import HostChanges
+
+    module = ScriptedModule([(0, "enabled", ""), (3, "failed", ""), (0, "", ""),
+                             (1, "", "Job for docker.service failed. See journalctl -xeu docker.service")])
+    module.check_mode = False
+    explained = "the engine did not start: unable to configure the Docker daemon with file /etc/docker/daemon.json"
+    with pytest.raises(AssertionError, match=f"systemctl start docker failed: {explained}"):
+        HostChanges(module).service("docker", explain=lambda: explained)
+    # An earlier failure's start limit cleared first.
+    assert module.commands[-2:] == [["systemctl", "reset-failed", "docker"], ["systemctl", "start", "docker"]]
+    # Without an explanation, systemctl's own words; a unit that runs is left alone.
+    module = ScriptedModule([(0, "enabled", ""), (3, "inactive", ""), (0, "", ""), (1, "", "Job for x.service failed.")])
+    module.check_mode = False
+    with pytest.raises(AssertionError, match="systemctl start x failed: Job for x.service failed."):
+        HostChanges(module).service("x")
+    module = ScriptedModule([(0, "enabled", ""), (0, "active", "")])
+    module.check_mode = False
+    changes = HostChanges(module)
+    changes.service("x")
+    assert changes.actions == [] and len(module.commands) == 2
+
+
 class _EngineLeavingSlowly:
     """An engine whose first leave requests run out of time, like a busy host's (moby/moby#35337)."""
 
