@@ -458,18 +458,24 @@ def take_raft_snapshot(client, timeout: float = 30.0) -> bool:
         set_interval(interval)
 
 
+def set_swarm_labels(client, labels: dict, swarm: dict | None = None) -> None:
+    """Set these labels on the swarm, keeping its others and the rest of its spec: one spec write. The API
+    replaces the whole spec, so it starts from the current one (swarm: inspect_swarm's answer, if read already)."""
+    swarm = swarm or client.inspect_swarm()
+    spec = swarm["Spec"]
+    client.update_swarm(swarm["Version"]["Index"], dict(spec, Labels={**(spec.get("Labels") or {}), **labels}))
+
+
 def record_join_addrs(client, new: dict, node_ids, check_mode: bool = False) -> bool:
     """Merge new ({node id: join address}) into the swarm's JOIN_ADDRS_LABEL, one spec write; returns whether
-    it changed. The API replaces the whole spec, so it starts from the current one."""
+    it changed."""
     swarm = client.inspect_swarm()
-    spec = swarm["Spec"]
-    current = join_addrs_of(spec)
+    current = join_addrs_of(swarm["Spec"])
     merged = merge_join_addrs(current, new, node_ids)
     if merged == current:
         return False
     if not check_mode:
-        labels = dict(spec.get("Labels") or {}, **{JOIN_ADDRS_LABEL: json.dumps(merged, sort_keys=True)})
-        client.update_swarm(swarm["Version"]["Index"], dict(spec, Labels=labels))
+        set_swarm_labels(client, {JOIN_ADDRS_LABEL: json.dumps(merged, sort_keys=True)}, swarm)
     return True
 
 

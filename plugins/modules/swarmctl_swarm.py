@@ -201,6 +201,7 @@ from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm impo
     local_state,
     membership,
     membership_problem,
+    set_swarm_labels,
     take_raft_snapshot,
     wait_for,
 )
@@ -413,10 +414,8 @@ def mark_recovered(client, timeout: float = 15.0):
     deadline = time.monotonic() + timeout
     while True:
         try:
-            swarm = client.inspect_swarm()
-            labels = dict(swarm["Spec"].get("Labels") or {})
-            labels[RECOVERED_LABEL] = f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {socket.gethostname()}"
-            client.update_swarm(swarm["Version"]["Index"], dict(swarm["Spec"], Labels=labels))
+            set_swarm_labels(client, {
+                RECOVERED_LABEL: f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {socket.gethostname()}"})
             return
         except EngineAPIError:
             if time.monotonic() >= deadline:
