@@ -9,6 +9,12 @@ import shlex
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host import (
+    DEBIAN_ENGINE,
+    DOCKERD_PATHS,
+    NO_PACKAGE,
+    own_engine,
+)
 from ansible_collections.swarmctl.swarm.plugins.plugin_utils.swarmctl_action import (
     RUNNER_KEY, run_command_then_module, run_module)
 
@@ -72,25 +78,46 @@ FACTS_QUERY = (
 )
 
 
+# The package the host's dockerd comes from, as swarmctl_host.engine_owner asks it in Python: the first of
+# DOCKERD_PATHS that exists, and dpkg's owner of it ("-" for none).
+ENGINE_QUERY = (
+    f'for e in {" ".join(DOCKERD_PATHS)}; do if [ -e "$e" ]; then '
+    'o=$(dpkg-query -S "$e" 2>/dev/null | cut -d: -f1 | head -n 1); echo "engine ${o:--}"; break; fi; done; '
+)
+
+
 def host_query(packages: list[str], facts: bool = False) -> str:
-    """One shell command (no Python needed) that prints the host's platform and the state of each package, and
-    with facts, what parse_host_facts reads."""
+    """One shell command (no Python needed) that prints the host's platform, the package of its engine and the
+    state of each package, and with facts, what parse_host_facts reads."""
     names = " ".join(shlex.quote(name) for name in packages)
     query = f"; dpkg-query -W -f='package ${{Package}} ${{db:Status-Status}}\\n' {names} 2>/dev/null" if packages else ""
     return ('. /etc/os-release 2>/dev/null; arch=$(dpkg --print-architecture 2>/dev/null || uname -m); '
-            f'{FACTS_QUERY if facts else ""}echo "platform ${{ID:-unknown}}-${{VERSION_ID:-unknown}}-$arch"{query}; true')
+            f'{FACTS_QUERY if facts else ""}{ENGINE_QUERY}'
+            f'echo "platform ${{ID:-unknown}}-${{VERSION_ID:-unknown}}-$arch"{query}; true')
 
 
 def parse_host_query(text: str, packages: list[str]) -> tuple[str, list[str]]:
-    """(platform, the packages of the list not installed) from host_query's output."""
+    """(platform, the packages of the list not installed) from host_query's output. Debian's docker.io is not
+    missing on a host whose engine is its own (another package, or none): it is never installed over that."""
     platform, installed = "unknown", set()
+    owner = parse_engine_owner(text)
     for line in text.splitlines():
         words = line.split()
         if len(words) == 2 and words[0] == "platform":
             platform = words[1]
         elif len(words) == 3 and words[0] == "package" and words[2] == "installed":
             installed.add(words[1])
-    return platform, [name for name in packages if name not in installed]
+    return platform, [name for name in packages if name not in installed
+                      and not (own_engine(owner) and name == DEBIAN_ENGINE)]
+
+
+def parse_engine_owner(text: str) -> str:
+    """The package of the host's dockerd from host_query's output, as engine_owner answers it ("" for none)."""
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) == 2 and words[0] == "engine":
+            return NO_PACKAGE if words[1] == "-" else words[1]
+    return ""
 
 
 # os-release IDs (ID, or one of ID_LIKE) and the os_family Ansible gives them.
@@ -175,6 +202,7 @@ class ActionModule(ActionBase):
         # Host facts go to the fact cache, so runs limited to some hosts still know the others' addresses.
         result["ansible_facts"] = dict(new_facts, swarmctl_node_address=address)
         result["platform"], result["missing_packages"] = parse_host_query(reached.get("stdout", ""), args["packages"])
+        result["engine_package"] = parse_engine_owner(reached.get("stdout", ""))
         if args["swarm"]:
             if answer is None:
                 answer = run_module(self, "swarmctl_swarm_info", SWARM_INFO_ARGS, task_vars)

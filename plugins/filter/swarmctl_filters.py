@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_bundle import read_manifest
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host import own_engine
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import (
     membership,
     membership_problem,
@@ -289,6 +290,17 @@ def swarmctl_package_plan(hostvars, hosts, source="cluster", bundle_dir=""):
     return {"hosts": lacking, "builders": builders, "absent": absent}
 
 
+def swarmctl_own_engines(hostvars, hosts):
+    """{host: package} of the hosts whose Docker engine is their own (docker-ce, a binary), as the engine step
+    registered it (docker_engine_state.engine_package)."""
+    found = {}
+    for host in hosts:
+        package = (hostvars[host].get("docker_engine_state") or {}).get("engine_package") or ""
+        if own_engine(package):
+            found[host] = package
+    return found
+
+
 def swarmctl_bundle_versions(bundle_dir, platform):
     """{package: version} of the package bundle for platform in bundle_dir (on the control machine), or None
     when there is none: the versions an offline host can upgrade to."""
@@ -465,6 +477,7 @@ class FilterModule:
             "swarmctl_object_refs": swarmctl_object_refs,
             "swarmctl_package_plan": swarmctl_package_plan,
             "swarmctl_bundle_versions": swarmctl_bundle_versions,
+            "swarmctl_own_engines": swarmctl_own_engines,
             "swarmctl_deploy_waves": swarmctl_deploy_waves,
             "swarmctl_object_value": swarmctl_object_value,
             "swarmctl_object_shapes": swarmctl_object_shapes,

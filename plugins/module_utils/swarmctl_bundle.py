@@ -17,8 +17,10 @@ import time
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host import (
     APT_ENV,
     APT_OPTS,
+    NO_REMOVALS,
     apt_run,
     refresh_package_lists,
+    removal_refusal,
 )
 
 MANIFEST = "swarmctl-bundle.json"
@@ -208,8 +210,12 @@ def install(module, packages: list[str], tar_path: str) -> None:
         rc, out, err = apt_run(module, [*only_bundle, "update", "-q"])
         if rc != 0:
             _fail_apt(module, "apt-get update (the bundle's repository)", rc, out, err, "Make the bundle again.")
-        rc, out, err = apt_run(module, [*only_bundle, "install", "-y", "-q", "--no-install-recommends",
-                                        "--allow-downgrades", *APT_OPTS, *packages])
+        args = [*only_bundle, "install", "-y", "-q", "--no-install-recommends", "--allow-downgrades", *NO_REMOVALS,
+                *APT_OPTS, *packages]
+        rc, out, err = apt_run(module, args)
+        refusal = removal_refusal(module, args, out, err) if rc != 0 else None
+        if refusal:
+            module.fail_json(msg=refusal)
         if rc != 0:
             _fail_apt(module, "apt-get install from the package bundle", rc, out, err,
                       f"The bundle ({manifest.get('platform')}, made "

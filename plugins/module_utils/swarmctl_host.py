@@ -173,13 +173,75 @@ _LOCKED = ("Could not get lock", "Unable to acquire the dpkg frontend lock", "Un
 _INTERRUPTED = "dpkg --configure -a"
 
 
+# An install never removes a package: one that conflicts with what swarmctl installs (Docker's own docker-ce and
+# containerd.io, podman-docker) is the host's. apt stops instead, and the run names what it would have removed.
+NO_REMOVALS = ["--no-remove"]
+_REMOVALS_REFUSED = "remove is disabled"
+
+# The Debian packages of the engine swarmctl installs. A host whose dockerd comes from another package (Docker's
+# docker-ce) or from none (a binary install) keeps its engine: these are neither installed over it nor upgraded.
+DEBIAN_ENGINE = "docker.io"
+DEBIAN_ENGINE_PARTS = ("docker.io", "containerd", "runc")
+DOCKERD_PATHS = ("/usr/bin/dockerd", "/usr/sbin/dockerd", "/usr/local/bin/dockerd")
+NO_PACKAGE = "(no package)"
+
+
+def engine_owner(module) -> str:
+    """The package this host's dockerd comes from: "docker.io", another ("docker-ce"), NO_PACKAGE for a binary
+    installed by hand, or "" when there is no dockerd. preflight asks the same in shell (swarmctl_host_check's
+    ENGINE_QUERY)."""
+    for path in DOCKERD_PATHS:
+        if os.path.exists(path):
+            rc, out, dummy = module.run_command(["dpkg-query", "-S", path])
+            owner = out.split(":", 1)[0].strip() if rc == 0 else ""
+            return owner or NO_PACKAGE
+    return ""
+
+
+def own_engine(owner: str) -> bool:
+    """Whether an engine found (engine_owner's answer) is the host's own, not Debian's docker.io."""
+    return bool(owner) and owner != DEBIAN_ENGINE
+
+
+def removals(module, args: list[str]) -> list[str]:
+    """The packages `apt-get args` (an install) would remove, from a simulation."""
+    rc, out, dummy = apt_run(module, [a for a in args if a not in NO_REMOVALS] + ["-s"])
+    return [line.split()[1] for line in out.splitlines() if line.startswith("Remv ") and len(line.split()) > 1]
+
+
+def _asked(args: list[str]) -> list[str]:
+    """The packages of an apt-get command line (its options and their values left out)."""
+    names, value_next = [], False
+    for arg in args:
+        if value_next or arg == "-o":
+            value_next = arg == "-o"
+            continue
+        if not arg.startswith("-") and arg != "install":
+            names.append(arg)
+    return names
+
+
+def removal_refusal(module, args: list[str], out: str, err: str) -> str | None:
+    """When an install failed because it would remove packages: the message that says which, else None."""
+    if _REMOVALS_REFUSED not in (err or "") + (out or ""):
+        return None
+    removed = removals(module, args)
+    return (f"installing {' '.join(_asked(args))} would remove {', '.join(removed) or 'packages'} "
+            "from this host, and swarmctl removes nothing of a host's own. Nothing was installed. If this host's "
+            "Docker engine comes from those packages, swarmctl keeps it when its dockerd is in place (run again "
+            "once it is); otherwise remove them yourself, or leave this host out.")
+
+
 def apt_install(module, names: list[str]) -> None:
     """apt-get install, refreshing the package lists first when they are older than an hour or stale."""
     refresh_package_lists(module)
-    rc, out, err = apt_run(module, ["install", "-y", "-q", "--no-install-recommends", *APT_OPTS, *names])
-    if rc != 0:  # stale lists can point at versions the mirror no longer has
+    args = ["install", "-y", "-q", "--no-install-recommends", *NO_REMOVALS, *APT_OPTS, *names]
+    rc, out, err = apt_run(module, args)
+    if rc != 0 and _REMOVALS_REFUSED not in (err or "") + (out or ""):  # stale lists: versions the mirror dropped
         _apt(module, ["update", "-q"])
-        _apt(module, ["install", "-y", "-q", "--no-install-recommends", *APT_OPTS, *names])
+        rc, out, err = apt_run(module, args)
+    if rc != 0:
+        _fail_apt(module, args, out, err)
 
 
 def apt_run(module, args: list[str]):
@@ -204,8 +266,13 @@ def apt_run(module, args: list[str]):
 def _apt(module, args: list[str]) -> None:
     rc, out, err = apt_run(module, args)
     if rc != 0:
-        module.fail_json(msg=f"apt-get {' '.join(args)} failed: {(err or out).strip()[-1500:]}. "
-                             "Check the host reaches its Debian mirror (apt-get update).")
+        _fail_apt(module, args, out, err)
+
+
+def _fail_apt(module, args: list[str], out: str, err: str) -> None:
+    module.fail_json(msg=removal_refusal(module, args, out, err) or (
+        f"apt-get {' '.join(args)} failed: {(err or out).strip()[-1500:]}. Check the host reaches its Debian "
+        "mirror (apt-get update)."))
 
 
 def systemctl(module, *args: str, check: bool = True) -> str:
@@ -317,7 +384,8 @@ def refresh_package_lists(module, max_age: int = 3600) -> bool:
 def apt_install_versions(module, changes: list[dict]) -> None:
     """Bring packages to the versions in changes ([{package, wanted}]), down as well as up."""
     pins = [f"{c['package']}={c['wanted']}" for c in changes]
-    _apt(module, ["install", "-y", "-q", "--no-install-recommends", "--allow-downgrades", *APT_OPTS, *pins])
+    _apt(module, ["install", "-y", "-q", "--no-install-recommends", "--allow-downgrades", *NO_REMOVALS, *APT_OPTS,
+                  *pins])
 
 
 def apt_remove(module, names: list[str]) -> None:

@@ -10,6 +10,9 @@ description:
   - Merges O(daemon_config) and O(daemon_defaults) into C(/etc/docker/daemon.json) (before a first install, so the
     engine's first start already uses it), installs the O(packages) that are missing with apt, and keeps the
     C(docker) unit enabled and active.
+  - An engine the host runs from another package (Docker's C(docker-ce)) or from none (installed by hand) is the
+    host's own; it is kept, and Debian's C(docker.io) is not installed over it. No install ever removes a
+    package (apt's C(--no-remove)); one that would is refused, naming the packages.
   - The host's own keys are kept. swarmctl records the keys it set (C(/etc/swarmctl/docker-daemon-keys.json)),
     removes one it set when it is no longer wanted, and never touches a key the host's owner set, except one
     O(daemon_config) names. The run says which keys it added, changed or removed, and which it kept.
@@ -167,6 +170,14 @@ daemon_json:
     skipped_defaults (swarmctl's defaults left out where the host sets its own).
   returned: always
   type: dict
+engine_package:
+  description:
+    - The package the host's dockerd comes from - C(docker.io), or another (C(docker-ce)), or C((no package)) for
+      an engine installed by hand. An engine that is not C(docker.io) is the host's own - kept as it is, with
+      C(docker.io) never installed over it (of O(packages), the others are installed).
+  returned: success, state=present
+  type: str
+  sample: docker-ce
 containers:
   description: Containers running outside the swarm, which an engine restart stops (names).
   returned: always
@@ -214,11 +225,14 @@ from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_daemon_jso
 )
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_engine_api import EngineAPI, EngineAPIError
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host import (
+    DEBIAN_ENGINE,
     HostChanges,
     apt_install_versions,
     apt_remove,
+    engine_owner,
     installed_versions,
     missing_packages,
+    own_engine,
     plan_versions,
     systemctl,
 )
@@ -338,9 +352,12 @@ def read_daemon_json(module):
 def present(module):
     p = module.params
     changes = HostChanges(module)
-    was_installed = os.path.exists("/usr/sbin/dockerd") or os.path.exists("/usr/bin/dockerd")
+    owner = engine_owner(module)
+    was_installed = bool(owner)
     api = _engine() if was_installed else None
     current, owned = read_daemon_json(module)
+    # An engine of the host's own (docker-ce, a binary): kept, and Debian's docker.io never installed over it.
+    packages = [name for name in p["packages"] if not (own_engine(owner) and name == DEBIAN_ENGINE)]
 
     tls = p["tls"]
     enforced = dict(p["daemon_config"])
@@ -396,8 +413,8 @@ def present(module):
     if merged["owned"] != owned:
         changes.directory(os.path.dirname(OWNED_RECORD))
         changes.file(OWNED_RECORD, json.dumps(merged["owned"], indent=2, sort_keys=True) + "\n")
-    installed = install_from_bundle(module, changes, p["packages"], p["bundle"]) if p["bundle"] else \
-        changes.packages(p["packages"])
+    installed = install_from_bundle(module, changes, packages, p["bundle"]) if p["bundle"] else \
+        changes.packages(packages)
     if was_installed or not module.check_mode:
         starting = time.time()
         changes.service("docker", daemon_reload=unit_changing, explain=lambda: (
@@ -412,7 +429,7 @@ def present(module):
             systemctl(module, "reload", "docker")
 
     result = dict(changed=changes.changed, actions=changes.actions, restart_needed=restart_needed,
-                  installed=installed, daemon_json=merged, containers=running)
+                  installed=installed, daemon_json=merged, containers=running, engine_package=owner or DEBIAN_ENGINE)
     if module._diff:
         result["diff"] = changes.diff()
     module.exit_json(**result)
@@ -478,9 +495,6 @@ def restart(module):
                        + (f" ({', '.join(stopped)} started by swarmctl)" if stopped else ""))
     module.exit_json(changed=True, actions=actions, containers=running, restart_needed=False, installed=[],
                      upgraded=upgrades)
-
-
-ENGINE_PACKAGE = "docker.io"
 
 
 def _keep_running_config() -> None:
@@ -554,14 +568,14 @@ def absent(module):
                              "host (reset without --engine, or --limit the others).", containers=running)
     current, owned = read_daemon_json(module)
     data_root = (api.info().get("DockerRootDir") if api else None) or current.get("data-root") or "/var/lib/docker"
-    installed = installed_versions(module, [ENGINE_PACKAGE])[ENGINE_PACKAGE] is not None
+    installed = installed_versions(module, [DEBIAN_ENGINE])[DEBIAN_ENGINE] is not None
     if installed:
-        changes.add(f"stopped docker and removed {ENGINE_PACKAGE} (not purged: images, volumes and containers stay "
+        changes.add(f"stopped docker and removed {DEBIAN_ENGINE} (not purged: images, volumes and containers stay "
                     f"in {data_root})")
         if not module.check_mode:
             socket_active = systemctl(module, "is-active", "docker.socket", check=False).strip() == "active"
             systemctl(module, "stop", *(["docker.socket"] if socket_active else []), "docker")
-            apt_remove(module, [ENGINE_PACKAGE])
+            apt_remove(module, [DEBIAN_ENGINE])
     # Without a record (a host swarmctl configured before it kept one), no key counts as swarmctl's.
     merged = plan(current, owned or {}, {}, {})
     if merged["removed"]:

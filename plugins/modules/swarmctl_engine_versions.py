@@ -13,6 +13,8 @@ description:
     older than O(lists_max_age) seconds, so "latest" means what the mirror offers now, and again when a wanted
     version is not in them.
   - A wanted version the repositories do not offer fails with the versions they do offer.
+  - On a host whose engine is its own (Docker's C(docker-ce), or one installed by hand), Debian's C(docker.io),
+    C(containerd) and C(runc) are left out when they are not installed (RV(left_alone)).
   - Changes nothing on the host (refreshing the package lists aside), in check mode or not; M(swarmctl.swarm.swarmctl_docker_engine)
     installs the versions, with its engine stopped.
 extends_documentation_fragment:
@@ -65,6 +67,16 @@ changes:
   type: list
   elements: dict
   sample: [{package: containerd, installed: "1.6.20~ds1-1+deb12u3", wanted: "1.6.20~ds1-1+deb12u2"}]
+engine_package:
+  description: The package the host's dockerd comes from (C(docker.io), or the host's own such as C(docker-ce)).
+  returned: always
+  type: str
+left_alone:
+  description: Debian's engine packages (C(docker.io), C(containerd), C(runc)) of O(versions) left out because the
+    host's engine is its own and does not have them - upgrade that engine with its own packages.
+  returned: always
+  type: list
+  elements: str
 lists_refreshed:
   description: Whether the package lists were refreshed (apt-get update) first.
   returned: always
@@ -74,7 +86,13 @@ lists_refreshed:
 import shutil
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host import plan_versions
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host import (
+    DEBIAN_ENGINE_PARTS,
+    engine_owner,
+    installed_versions,
+    own_engine,
+    plan_versions,
+)
 
 
 def main():
@@ -85,13 +103,20 @@ def main():
     if not shutil.which("apt-cache") or not shutil.which("dpkg-query"):
         module.fail_json(msg="this host has no apt-cache/dpkg: swarmctl upgrades the engine from Debian/Ubuntu packages only")
     wanted = {str(name): str(version) for name, version in module.params["versions"].items()}
+    # An engine of the host's own (docker-ce, a binary): Debian's engine packages it lacks are not brought in.
+    owner = engine_owner(module)
+    left_alone = []
+    if own_engine(owner):
+        parts = [name for name in wanted if name in DEBIAN_ENGINE_PARTS]
+        left_alone = [name for name, version in installed_versions(module, parts).items() if version is None]
+        wanted = {name: version for name, version in wanted.items() if name not in left_alone}
     plan = plan_versions(module, wanted, module.params["lists_max_age"], module.params["offered"])
     if plan["problems"]:
         # A version the repositories (or the bundle) do not offer is the caller's input, not the host's fault (swarmctl: exit 2).
         module.fail_json(msg="; ".join(plan["problems"]) + ". Nothing was changed.", installed=plan["installed"],
                          swarmctl_bad_input=True)
     module.exit_json(changed=False, installed=plan["installed"], changes=plan["changes"],
-                     lists_refreshed=plan["refreshed"])
+                     lists_refreshed=plan["refreshed"], engine_package=owner, left_alone=left_alone)
 
 
 if __name__ == "__main__":

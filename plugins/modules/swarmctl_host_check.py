@@ -88,10 +88,17 @@ platform:
   type: str
   sample: debian-12-amd64
 missing_packages:
-  description: Those of O(packages) that are not installed.
+  description: Those of O(packages) that are not installed (Debian's C(docker.io) never, on a host whose engine
+    is its own - see RV(engine_package)).
   returned: success
   type: list
   elements: str
+engine_package:
+  description: The package the host's dockerd comes from - C(docker.io), another such as C(docker-ce) (the host's
+    own engine, kept), C((no package)) for one installed by hand, or empty when there is no dockerd.
+  returned: success
+  type: str
+  sample: docker-ce
 ansible_facts:
   description:
     - When read, C(distribution), C(os_family), C(nodename), C(hostname), C(service_mgr), C(all_ipv4_addresses)

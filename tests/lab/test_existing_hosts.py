@@ -1,9 +1,9 @@
 """Hosts swarmctl did not make, and runs that are cut short, on a lab of their own.
 
-base3 already runs Docker before swarmctl ever sees it: a hand-written daemon.json (data-root moved, its own log
-driver, an address pool, a download setting) and a container of its own with data in a volume. The first
-`swarmctl up`s are interrupted at several points; one more run must finish the job, and base3 must keep all of
-its own."""
+base3 already runs Docker before swarmctl ever sees it: Docker's own packages (docker-ce, containerd.io) rather
+than Debian's, a hand-written daemon.json (data-root moved, its own log driver, an address pool, a download
+setting) and a container of its own with data in a volume. The first `swarmctl up`s are interrupted at several
+points; one more run must finish the job, and base3 must keep all of its own, its engine's packages included."""
 
 from __future__ import annotations
 
@@ -31,6 +31,40 @@ HAND_WRITTEN = {
 }
 
 
+# Docker's own packages, as most hosts with Docker installed by hand have them (docker-ce and containerd.io from
+# download.docker.com, which this machine cannot reach): Debian's binaries repackaged under those names, with the
+# relations that matter - containerd.io provides, conflicts with and replaces containerd and runc, docker-ce
+# conflicts with docker.io - so that installing docker.io there would take them away.
+DOCKER_CE = r"""
+set -e
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+rm -rf /root/ce && mkdir /root/ce && cd /root/ce
+apt-get download -q docker.io containerd runc >/dev/null
+dpkg-deb -R containerd_*.deb cio && dpkg-deb -x runc_*.deb cio && rm -f cio/DEBIAN/md5sums
+sed -i -e 's/^Package: .*/Package: containerd.io/' -e '/^\(Provides\|Conflicts\|Replaces\|Breaks\):/d' \
+    -e '/^Depends:/ s/runc ([^)]*), //' -e 's/^Depends: \(.*\)$/Depends: \1, libseccomp2/' cio/DEBIAN/control
+printf 'Provides: containerd, runc\nConflicts: containerd, runc\nReplaces: containerd, runc\n' >> cio/DEBIAN/control
+dpkg-deb -R docker.io_*.deb ce
+rm -f ce/DEBIAN/md5sums ce/DEBIAN/templates ce/DEBIAN/config ce/DEBIAN/preinst ce/DEBIAN/postinst ce/DEBIAN/prerm \
+    ce/DEBIAN/postrm
+sed -i -e 's/^Package: .*/Package: docker-ce/' -e '/^\(Provides\|Conflicts\|Replaces\|Breaks\):/d' \
+    -e '/^Depends:/ s/containerd ([^)]*)/containerd.io/' -e '/^Depends:/ s/, runc ([^)]*)//' ce/DEBIAN/control
+printf 'Conflicts: docker.io\nReplaces: docker.io\n' >> ce/DEBIAN/control
+dpkg-deb -b cio containerd.io.deb >/dev/null && dpkg-deb -b ce docker-ce.deb >/dev/null
+apt-get install -y -q --no-install-recommends ./containerd.io.deb ./docker-ce.deb >/dev/null
+groupadd -f docker
+systemctl daemon-reload && systemctl enable -q --now containerd docker.socket docker
+"""
+
+
+def packages(lab, host) -> dict:
+    """The engine's packages installed on the host, by name: {name: True}."""
+    out = on(lab, host, "dpkg-query -W -f='${Package} ${db:Status-Status}\\n' docker-ce containerd.io docker.io "
+                        "containerd runc 2>/dev/null", check=False)
+    return {line.split()[0]: True for line in out.splitlines() if line.endswith(" installed")}
+
+
 def on(lab, host, script: str, check=True) -> str:
     proc = subprocess.run(["docker", "exec", container_name(lab.name, host), "bash", "-c", script],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
@@ -55,8 +89,8 @@ def own_lab(engine):
     archive = yaml.safe_load(Path(result["inventory"]).read_text())["all"]["vars"]["registry_images"][0]
     subprocess.run(["docker", "cp", archive["archive"], f"{container_name(lab.name, 'base3')}:/root/app.tar"],
                    check=True)
-    on(lab, "base3", "DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive "
-                     "apt-get install -y -q --no-install-recommends docker.io >/dev/null")
+    on(lab, "base3", DOCKER_CE)
+    assert packages(lab, "base3") == {"docker-ce": True, "containerd.io": True}
     on(lab, "base3", f"echo '{json.dumps(HAND_WRITTEN)}' > /etc/docker/daemon.json && systemctl restart docker && "
                      f"docker load -q -i /root/app.tar && docker tag {archive['source']} app:1 && "
                      "docker run -d --name userapp -v userdata:/data app:1 "
@@ -110,7 +144,11 @@ def test_an_interrupted_run_exits_130_and_one_more_run_finishes_the_job(own_lab)
 def test_a_host_that_already_ran_docker_keeps_its_configuration_containers_and_data(own_lab):
     lab, result, before = own_lab
     inventory = result["inventory"]
-    assert swarmctl("up", "-i", inventory).rc == 0
+    run = swarmctl("up", "-i", inventory)
+    assert run.rc == 0, run
+    # Its engine's packages are its own: Debian's docker.io was not installed over them, and the run says so.
+    assert packages(lab, "base3") == {"docker-ce": True, "containerd.io": True}
+    assert "base3: its engine comes from docker-ce - kept as it is" in run.stdout, run
     assert json.loads(on(lab, "base3", "cat /etc/docker/daemon.json")) == HAND_WRITTEN
     assert on(lab, "base3", "docker info --format '{{.DockerRootDir}} {{.LoggingDriver}}'") == \
         "/var/lib/docker/moved local"
@@ -121,6 +159,11 @@ def test_a_host_that_already_ran_docker_keeps_its_configuration_containers_and_d
     assert run.rc == 0, run
     assert ("kept the host's own data-root, default-address-pools, log-driver, max-concurrent-downloads" in run.stdout
             and "left swarmctl's defaults for log-driver, log-opts out" in run.stdout), run
+    # swarmctl upgrade leaves that engine to its owner too.
+    check = swarmctl("upgrade", "-i", inventory, "--check")
+    assert check.rc == 0, check
+    assert "(its engine comes from docker-ce, its own: docker.io, containerd, runc left alone)" in check.stdout, check
+    assert packages(lab, "base3") == {"docker-ce": True, "containerd.io": True}
 
 
 def test_a_change_that_restarts_the_engine_is_refused_while_the_host_runs_its_own_containers(own_lab, tmp_path):

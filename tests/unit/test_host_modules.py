@@ -160,6 +160,34 @@ def test_apt_waits_for_a_lock_held_by_another_apt_and_finishes_an_interrupted_dp
     assert swarmctl_host.apt_run(failing, ["install", "nosuch"])[0] == 100 and len(failing.commands) == 1
 
 
+def test_an_install_that_would_remove_a_hosts_package_is_refused_naming_it():
+    from ansible_collections.swarmctl.swarm.plugins.module_utils import swarmctl_host
+
+    refused = (100, "The following packages will be REMOVED:\n  containerd.io docker-ce\n",
+               "E: Packages need to be removed but remove is disabled.")
+    simulated = (0, "Remv docker-ce [5:24.0.7-1~debian.12~bookworm]\nRemv containerd.io [1.6.25-1]\n"
+                    "Inst containerd (1.6.20~ds1-1+deb12u1 Debian:12/stable [amd64])\n", "")
+    module = ScriptedModule([(0, "", ""), refused, simulated])
+    module.check_mode = False
+    with pytest.raises(AssertionError) as failed:
+        swarmctl_host.apt_install(module, ["docker.io", "python3-docker"])
+    assert str(failed.value).startswith("installing docker.io python3-docker would remove docker-ce, containerd.io "
+                                        "from this host, and swarmctl removes nothing of a host's own")
+    installs = [c for c in module.commands if "install" in c]
+    assert "--no-remove" in installs[0] and "-s" in installs[1] and "--no-remove" not in installs[1]
+    assert not any("update" in c for c in module.commands[1:]), "a refusal is not retried after apt-get update"
+
+
+def test_hosts_with_an_engine_of_their_own_are_named_from_the_engine_step():
+    from swarmctl_filters import swarmctl_own_engines
+
+    hostvars = {"base2": {"docker_engine_state": {"engine_package": "docker.io"}},
+                "base3": {"docker_engine_state": {"engine_package": "docker-ce"}},
+                "base4": {"docker_engine_state": {"engine_package": "(no package)"}}, "base5": {}}
+    assert swarmctl_own_engines(hostvars, ["base2", "base3", "base4", "base5"]) == {
+        "base3": "docker-ce", "base4": "(no package)"}
+
+
 def test_a_unit_that_does_not_start_fails_with_what_its_journal_says():
     from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host import HostChanges
 

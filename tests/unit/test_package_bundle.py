@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.swarmctl.swarm.plugins.module_utils import swarmctl_bundle as bundle
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host import NO_PACKAGE, engine_owner, own_engine
 from swarmctl_filters import swarmctl_bundle_versions, swarmctl_package_plan
 
 _PATH = Path(__file__).resolve().parents[2] / "plugins" / "action" / "swarmctl_host_check.py"
@@ -127,6 +128,8 @@ def test_preflights_shell_and_the_modules_python_name_a_platform_alike():
 
     shell = subprocess.run(["sh", "-c", host_check.host_query([])], capture_output=True, text=True).stdout
     assert host_check.parse_host_query(shell, [])[0] == bundle.host_platform(Real())
+    # And the package of the engine (docker.io on a machine set up by scripts/setup.sh; "" with none).
+    assert host_check.parse_engine_owner(shell) == engine_owner(Real())
 
 
 def test_the_first_look_at_a_host_reports_its_platform_and_the_packages_it_lacks():
@@ -135,7 +138,19 @@ def test_the_first_look_at_a_host_reports_its_platform_and_the_packages_it_lacks
     output = "platform debian-12-amd64\npackage docker.io installed\npackage python3-docker config-files\n"
     assert host_check.parse_host_query(output, ["docker.io", "python3-docker", "docker-registry"]) == \
         ("debian-12-amd64", ["python3-docker", "docker-registry"])
-    assert host_check.host_query([]).endswith("; true") and "dpkg-query" not in host_check.host_query([])
+    assert host_check.host_query([]).endswith("; true") and "dpkg-query -W" not in host_check.host_query([])
+
+
+def test_an_engine_of_the_hosts_own_is_kept_and_docker_io_never_missing_there():
+    packages = ["docker.io", "python3-docker"]
+    for engine, owner, missing in (("engine docker-ce\n", "docker-ce", ["python3-docker"]),
+                                   ("engine -\n", NO_PACKAGE, ["python3-docker"]),
+                                   ("engine docker.io\n", "docker.io", ["docker.io", "python3-docker"]),
+                                   ("", "", ["docker.io", "python3-docker"])):
+        output = f"{engine}platform debian-12-amd64\n"
+        assert host_check.parse_engine_owner(output) == owner
+        assert host_check.parse_host_query(output, packages) == ("debian-12-amd64", missing), engine
+    assert own_engine("docker-ce") and own_engine(NO_PACKAGE) and not own_engine("docker.io") and not own_engine("")
 
 
 def test_pinned_packages_are_downloaded_at_their_version_the_rest_at_the_newest():
