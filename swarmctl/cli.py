@@ -193,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     upgrade = sub.add_parser("upgrade", parents=[common, _playbook_options()],
                              help="upgrade the engine's packages node by node, each drained first (playbooks/upgrade.yml)",
-                             description="Bring docker.io, containerd, runc and python3-docker on the swarm's hosts to "
+                             description="Bring docker.io, containerd, runc and python3-docker on the swarm's hosts "
+                             "(and the registry's host, last) to "
                              "the newest versions their repositories offer, or to the versions given with --version: "
                              "one node at a time (workers --batch at a time), each drained first, its engine stopped "
                              "for the packages and started again, then Ready, its availability given back, and every "

@@ -232,7 +232,6 @@ from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host impor
     engine_owner,
     installed_versions,
     missing_packages,
-    own_engine,
     plan_versions,
     systemctl,
 )
@@ -356,8 +355,6 @@ def present(module):
     was_installed = bool(owner)
     api = _engine() if was_installed else None
     current, owned = read_daemon_json(module)
-    # An engine of the host's own (docker-ce, a binary): kept, and Debian's docker.io never installed over it.
-    packages = [name for name in p["packages"] if not (own_engine(owner) and name == DEBIAN_ENGINE)]
 
     tls = p["tls"]
     enforced = dict(p["daemon_config"])
@@ -413,8 +410,9 @@ def present(module):
     if merged["owned"] != owned:
         changes.directory(os.path.dirname(OWNED_RECORD))
         changes.file(OWNED_RECORD, json.dumps(merged["owned"], indent=2, sort_keys=True) + "\n")
-    installed = install_from_bundle(module, changes, packages, p["bundle"]) if p["bundle"] else \
-        changes.packages(packages)
+    # An engine of the host's own (docker-ce, a binary) is kept: docker.io is never missing there (missing_packages).
+    installed = install_from_bundle(module, changes, p["packages"], p["bundle"]) if p["bundle"] else \
+        changes.packages(p["packages"])
     if was_installed or not module.check_mode:
         starting = time.time()
         changes.service("docker", daemon_reload=unit_changing, explain=lambda: (

@@ -178,6 +178,22 @@ def test_an_install_that_would_remove_a_hosts_package_is_refused_naming_it():
     assert not any("update" in c for c in module.commands[1:]), "a refusal is not retried after apt-get update"
 
 
+def test_docker_io_is_never_missing_where_the_engine_is_the_hosts_own(monkeypatch, tmp_path):
+    from ansible_collections.swarmctl.swarm.plugins.module_utils import swarmctl_host
+
+    dockerd = tmp_path / "dockerd"
+    dockerd.write_text("")
+    monkeypatch.setattr(swarmctl_host, "DOCKERD_PATHS", (str(tmp_path / "absent"), str(dockerd)))
+    # dpkg -S names its package; python3-docker is not installed.
+    module = ScriptedModule([(0, f"docker-ce: {dockerd}\n", ""), (1, "", "no packages found")])
+    assert swarmctl_host.missing_packages(module, ["docker.io", "python3-docker"]) == ["python3-docker"]
+    assert module.commands[0] == ["dpkg-query", "-S", str(dockerd)]
+    # A dockerd no package owns (installed by hand) is the host's own as well; Debian's is not.
+    assert swarmctl_host.engine_owner(ScriptedModule([(1, "", "no path found")])) == swarmctl_host.NO_PACKAGE
+    module = ScriptedModule([(0, f"docker.io: {dockerd}\n", ""), (1, "", ""), (1, "", "")])
+    assert swarmctl_host.missing_packages(module, ["docker.io", "python3-docker"]) == ["docker.io", "python3-docker"]
+
+
 def test_hosts_with_an_engine_of_their_own_are_named_from_the_engine_step():
     from swarmctl_filters import swarmctl_own_engines
 
