@@ -225,15 +225,18 @@ def _asked(args: list[str]) -> list[str]:
     return names
 
 
+def _removals_refused(out: str, err: str) -> bool:
+    return _REMOVALS_REFUSED in (err or "") + (out or "")
+
+
 def removal_refusal(module, args: list[str], out: str, err: str) -> str | None:
     """When an install failed because it would remove packages: the message that says which, else None."""
-    if _REMOVALS_REFUSED not in (err or "") + (out or ""):
+    if not _removals_refused(out, err):
         return None
     removed = removals(module, args)
     return (f"installing {' '.join(_asked(args))} would remove {', '.join(removed) or 'packages'} "
-            "from this host, and swarmctl removes nothing of a host's own. Nothing was installed. If this host's "
-            "Docker engine comes from those packages, swarmctl keeps it when its dockerd is in place (run again "
-            "once it is); otherwise remove them yourself, or leave this host out.")
+            "from this host, and swarmctl removes nothing of a host's own. Nothing was installed. Remove them "
+            "yourself if they may go, or leave this host out of the inventory.")
 
 
 def apt_install(module, names: list[str]) -> None:
@@ -241,7 +244,7 @@ def apt_install(module, names: list[str]) -> None:
     refresh_package_lists(module)
     args = ["install", "-y", "-q", "--no-install-recommends", *NO_REMOVALS, *APT_OPTS, *names]
     rc, out, err = apt_run(module, args)
-    if rc != 0 and _REMOVALS_REFUSED not in (err or "") + (out or ""):  # stale lists: versions the mirror dropped
+    if rc != 0 and not _removals_refused(out, err):  # stale lists: versions the mirror has dropped since
         _apt(module, ["update", "-q"])
         rc, out, err = apt_run(module, args)
     if rc != 0:
