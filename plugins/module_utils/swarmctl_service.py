@@ -473,7 +473,8 @@ class RolloutFollower:
     """The rollout of service NAME that started at `since`, looked at step by step (expect_rollout: its tasks are
     replaced; else only its end state or settled tasks count), so that one loop can follow many services side
     by side. step() returns None while it goes on, then (rollout, running 'n/m', failure lines, the engine's
-    message); rollout is converged, paused, rolled_back or timeout."""
+    message); rollout is converged, paused, rolled_back or timeout. Converged and rolled back wait for the old
+    tasks to stop."""
 
     def __init__(self, api, name: str, since, mode: dict, expect_rollout: bool, timeout: float):
         self.api, self.name, self.since, self.mode, self.expect_rollout = api, name, since, mode, expect_rollout
@@ -513,7 +514,11 @@ class RolloutFollower:
                 rollout = ROLLOUT_OUTCOME[state]
             elif not fresh and running >= wanted and _settled(tasks):
                 rollout = "converged"
-        if rollout is None and time.monotonic() > self.deadline:
+        if rollout in ("converged", "rolled_back") and _stopping(tasks, nodes) and time.monotonic() <= self.deadline:
+            # Done means only the spec the service ended on answers: old tasks still finish their stop grace
+            # period, serving, after the engine counts the rollout done.
+            rollout = None
+        elif rollout is None and time.monotonic() > self.deadline:
             rollout = "timeout"
         if rollout is None:
             return None
@@ -543,6 +548,14 @@ def follow_rollouts(api, followers: list, interval: float = 0.5) -> None:
             follower.step(nodes)
         if any(f.outcome is None for f in followers):
             time.sleep(interval)
+
+
+def _stopping(tasks, nodes):
+    """Tasks the service no longer wants that still run on a node that answers (one that is down cannot stop
+    them, and they will not serve there)."""
+    ready = {n["ID"] for n in nodes if n.get("Status", {}).get("State") == "ready"}
+    return [t for t in tasks if t.get("DesiredState") in ("shutdown", "remove")
+            and t.get("Status", {}).get("State") == "running" and t.get("NodeID") in ready]
 
 
 def _settled(tasks):

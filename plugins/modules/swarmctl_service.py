@@ -11,7 +11,9 @@ description:
     unchanged spec is not touched; a moved image tag is seen through the registry's digest), or removes it.
   - Unlike a bare API call, it B(waits) - after a create or an update it follows the rollout until the service
     converges, pauses, or rolls back (within O(wait_timeout)) and says which, with the failing tasks and their
-    errors. A rollout that rolled back or paused fails the task with a message that says so.
+    errors. A rollout that rolled back or paused fails the task with a message that says so. It has converged
+    or rolled back once the old tasks have stopped too (they serve through their stop grace period after the
+    engine counts the rollout done), so only the spec the service ended on answers when the task returns.
   - O(rollback=true) returns the service to its previous spec (as C(docker service rollback)) and waits.
   - O(partial=true) changes only what is given (O(image), O(replicas)) and keeps the rest of the live spec, for
     scaling and one-off image updates.

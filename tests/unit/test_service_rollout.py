@@ -128,3 +128,44 @@ def test_a_rollout_that_did_not_converge_is_told_with_what_runs_now():
                            "reg:5000/api:v2 again.")
     assert "1 task failure(s): api.1 on base3" in told and "(6/6 tasks running)" in told
     assert "did not finish within 300s" in rollout_failure("api", "", "creating", "timeout", "", [], "", "0/6", 300)
+
+
+class StoppingEngine(FakeEngine):
+    """One rollout that completed while two old tasks still finish their stop grace period for a few looks."""
+
+    def __init__(self, looks_stopping, node_state="ready"):
+        super().__init__({"web": (0, "completed")})
+        self.looks_stopping, self.node_state = looks_stopping, node_state
+
+    def nodes(self):
+        nodes = super().nodes()
+        nodes[1]["Status"]["State"] = self.node_state
+        return nodes
+
+    def tasks(self, filters):
+        old_state = "running" if self.looks["web"] <= self.looks_stopping else "shutdown"
+        old = [{"DesiredState": "shutdown", "Status": {"State": old_state}, "CreatedAt": "2026-12-03T00:00:00Z",
+                "UpdatedAt": "2026-12-03T01:00:03Z", "NodeID": "n3"} for _ in range(2)]
+        return super().tasks(filters) + old
+
+
+def test_a_rollout_is_done_once_the_old_tasks_have_stopped():
+    from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_service import (RolloutFollower,
+                                                                                          follow_rollouts,
+                                                                                          parse_time)
+
+    since = parse_time("2026-12-03T01:00:00Z")
+    engine = StoppingEngine(looks_stopping=3)
+    follower = RolloutFollower(engine, "web", since, REPLICATED_6, True, 60)
+    follow_rollouts(engine, [follower], interval=0)
+    assert follower.outcome[0] == "converged" and engine.looks["web"] == 4
+    # Old tasks on a node that is down cannot be stopped by it: they hold nothing up.
+    engine = StoppingEngine(looks_stopping=100, node_state="down")
+    follower = RolloutFollower(engine, "web", since, REPLICATED_6, True, 60)
+    follow_rollouts(engine, [follower], interval=0)
+    assert follower.outcome[0] == "converged" and engine.looks["web"] == 1
+    # Nor past the rollout's timeout: it has converged, and says so.
+    engine = StoppingEngine(looks_stopping=100)
+    follower = RolloutFollower(engine, "web", since, REPLICATED_6, True, 0)
+    follow_rollouts(engine, [follower], interval=0)
+    assert follower.outcome[0] == "converged"
