@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_bundle import read_manifest
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_bundle import manifest_versions, read_manifest
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host import own_engine
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_swarm import (
     membership,
@@ -307,7 +307,7 @@ def swarmctl_bundle_versions(bundle_dir, platform):
     manifest = read_manifest(os.path.join(str(bundle_dir), f"{platform}.tar"))
     if manifest is None or manifest.get("platform") != platform:
         return None
-    return {d["package"]: d["version"] for d in manifest.get("debs", [])}
+    return manifest_versions(manifest)
 
 
 def swarmctl_object_refs(secrets, configs):

@@ -93,6 +93,11 @@ def read_manifest(tar_path: str) -> dict | None:
         return None
 
 
+def manifest_versions(manifest: dict) -> dict:
+    """{package: version} of every package a bundle's manifest holds."""
+    return {d["package"]: d["version"] for d in manifest.get("debs", [])}
+
+
 def _extract(tar_path: str, dest: str) -> None:
     """A bundle holds plain files only, at its top: anything else (a link, a path) is refused."""
     with tarfile.open(tar_path) as tar:

@@ -211,7 +211,12 @@ import shutil
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_bundle import host_platform, install, read_manifest
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_bundle import (
+    host_platform,
+    install,
+    manifest_versions,
+    read_manifest,
+)
 from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_daemon_json import (
     DAEMON_JSON,
     OWNED_RECORD,
@@ -606,7 +611,7 @@ def package_upgrades(module):
         if manifest.get("platform") != host_platform(module):
             module.fail_json(msg=f"the package bundle at {bundle} was made for {manifest.get('platform')}, this host is "
                                  f"{host_platform(module)}. Nothing was changed.")
-        offered = {d["package"]: d["version"] for d in manifest.get("debs", [])}
+        offered = manifest_versions(manifest)
     plan = plan_versions(module, wanted, offered=offered)
     if plan["problems"]:
         module.fail_json(msg="; ".join(plan["problems"]) + ". Nothing was changed.")
