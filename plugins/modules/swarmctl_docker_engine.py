@@ -78,6 +78,9 @@ options:
         drop-in, and the C(docker.io) package (removed, not purged) with the engine stopped. Images, volumes and
         containers stay in the engine's data-root, and C(containerd) and C(runc) stay installed (other software
         may use them). Refused, changing nothing, while the host runs containers outside the swarm.
+      - With O(state=absent), an engine of the host's own (Docker's C(docker-ce), or a C(dockerd) installed by hand)
+        stays installed (RV(kept_engine)); swarmctl's configuration goes as above, and the engine is restarted to
+        run on the host's own (refused the same way while it runs containers outside the swarm).
     type: str
     choices: [present, restarted, absent]
     default: present
@@ -198,6 +201,12 @@ restart_needed:
   description: The engine was running before and its configuration changed; restart it to apply.
   returned: always
   type: bool
+kept_engine:
+  description: With O(state=absent), the package of the host's own engine, kept installed (empty when the engine
+    was swarmctl's C(docker.io) and went).
+  returned: state=absent
+  type: str
+  sample: docker-ce
 installed:
   description: Packages that were (or would be) installed.
   returned: always
@@ -237,6 +246,7 @@ from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_host impor
     engine_owner,
     installed_versions,
     missing_packages,
+    own_engine,
     plan_versions,
     systemctl,
 )
@@ -561,17 +571,28 @@ def _put_running_config_back(module, timeout: int, actions: list, since: float) 
 
 
 def absent(module):
-    """Take swarmctl's engine off the host, keeping the host's own keys and every container's data. Exits."""
+    """Take swarmctl's engine off the host, keeping the host's own keys and every container's data. An engine of
+    the host's own (docker-ce, a binary) stays installed: swarmctl's configuration goes, and a restart puts the
+    engine back on the host's own. Exits."""
     changes = HostChanges(module)
     api = _engine()
-    running = outside_swarm(api)
-    if running:
-        module.fail_json(msg=f"this host runs containers outside the swarm ({', '.join(running)}); removing the engine "
-                             "would stop them. Nothing was changed: stop them yourself, or leave the engine on this "
-                             "host (reset without --engine, or --limit the others).", containers=running)
+    owner = engine_owner(module)
+    kept = owner if own_engine(owner) else ""
     current, owned = read_daemon_json(module)
+    # Without a record (a host swarmctl configured before it kept one), no key counts as swarmctl's.
+    merged = plan(current, owned or {}, {}, {})
+    tls_files = [f"{TLS_DIR}/{name}" for name in ("ca.pem", "cert.pem", "key.pem")]
+    restart = bool(kept) and api is not None and (needs_restart(merged) or os.path.lexists(HOSTS_DROP_IN)
+                                                  or any(os.path.exists(path) for path in tls_files))
+    running = outside_swarm(api) if restart or not kept else []
+    if running:
+        what = (f"its engine ({kept}) is its own and stays, but taking swarmctl's configuration out of it takes a "
+                "restart" if kept else "removing the engine")
+        module.fail_json(msg=f"this host runs containers outside the swarm ({', '.join(running)}); {what} would stop "
+                             "them. Nothing was changed: stop them yourself, or leave the engine on this host (reset "
+                             "without --engine, or --limit the others).", containers=running)
     data_root = (api.info().get("DockerRootDir") if api else None) or current.get("data-root") or "/var/lib/docker"
-    installed = installed_versions(module, [DEBIAN_ENGINE])[DEBIAN_ENGINE] is not None
+    installed = not kept and installed_versions(module, [DEBIAN_ENGINE])[DEBIAN_ENGINE] is not None
     if installed:
         changes.add(f"stopped docker and removed {DEBIAN_ENGINE} (not purged: images, volumes and containers stay "
                     f"in {data_root})")
@@ -579,8 +600,6 @@ def absent(module):
             socket_active = systemctl(module, "is-active", "docker.socket", check=False).strip() == "active"
             systemctl(module, "stop", *(["docker.socket"] if socket_active else []), "docker")
             apt_remove(module, [DEBIAN_ENGINE])
-    # Without a record (a host swarmctl configured before it kept one), no key counts as swarmctl's.
-    merged = plan(current, owned or {}, {}, {})
     if merged["removed"]:
         changes.add(f"daemon.json: removed swarmctl's keys {', '.join(merged['removed'])}"
                     + (f"; kept the host's {', '.join(merged['kept'])}" if merged["kept"] else ""))
@@ -588,12 +607,22 @@ def absent(module):
             changes.file(DAEMON_JSON, json.dumps(merged["config"], indent=2, sort_keys=True) + "\n")
         else:
             changes.absent(DAEMON_JSON)
-    for path in (OWNED_RECORD, f"{TLS_DIR}/ca.pem", f"{TLS_DIR}/cert.pem", f"{TLS_DIR}/key.pem"):
+    for path in (OWNED_RECORD, *tls_files):
         changes.absent(path)
     if changes.absent(HOSTS_DROP_IN) and not module.check_mode:
         systemctl(module, "daemon-reload")
+    if restart:
+        # Not enabled or started by swarmctl if it was not: a restart of the engine that runs, as the host has it.
+        changes.add(f"restarted docker (the host's own engine, {kept}, kept: it runs on the host's configuration)")
+        if not module.check_mode:
+            starting = time.time()
+            rc, out, err = module.run_command(["systemctl", "restart", "docker"])
+            if rc != 0:
+                module.fail_json(msg=f"the host's own engine ({kept}) did not start again without swarmctl's "
+                                     f"configuration: {_engine_journal(module, starting)}. Fix {DAEMON_JSON} and "
+                                     "start it (systemctl start docker).", actions=changes.actions)
     module.exit_json(changed=changes.changed, actions=changes.actions, containers=[], restart_needed=False,
-                     installed=[], daemon_json=merged)
+                     installed=[], daemon_json=merged, kept_engine=kept)
 
 
 def package_upgrades(module):

@@ -246,26 +246,47 @@ def test_reset_engine_and_registry_keeps_the_data_and_refuses_a_host_with_its_ow
     lab, result, _ = own_lab
     inventory = result["inventory"]
     assert swarmctl("up", "-i", inventory).rc == 0
-    # base3 runs a container of its own: refused before anything changes, with its name.
+    # A key swarmctl set in base3's daemon.json (as docker_engine_daemon_extra would have), in effect.
+    on(lab, "base3", "docker stop userapp && "
+                     f"echo '{json.dumps({**HAND_WRITTEN, 'log-level': 'warn'})}' > /etc/docker/daemon.json && "
+                     "echo '{\"log-level\": \"warn\"}' > /etc/swarmctl/docker-daemon-keys.json && "
+                     "systemctl restart docker && docker start userapp")
+    # Containers of the hosts' own: on base2 removing docker.io, on base3 restarting its own engine without that
+    # key would stop them. Refused before anything changes, with their names.
+    on(lab, "base2", "docker run -d --name stray $(docker images -q | head -1) sleep 1000000")
     refused = swarmctl("reset", "--yes", "--engine", "--registry", "-i", inventory)
-    assert refused.rc == 3 and "userapp" in refused.stdout and "Nothing was changed" in refused.stdout, refused
+    assert refused.rc == 3 and "Nothing was changed" in refused.stdout, refused
+    assert "(stray); removing the engine would stop them" in refused.stdout, refused
+    assert "(userapp); its engine (docker-ce) is its own and stays" in refused.stdout, refused
     assert on(lab, "base2", "docker info --format '{{.Swarm.LocalNodeState}}'") == "active"
+    assert json.loads(on(lab, "base3", "cat /etc/docker/daemon.json"))["log-level"] == "warn"
+    on(lab, "base2", "docker rm -f stray")
     on(lab, "base3", "docker stop userapp")
+    engine_pid = on(lab, "base3", "systemctl show -p MainPID --value docker")
     try:
         reset = swarmctl("reset", "--yes", "--engine", "--registry", "-i", inventory, "--json")
         assert reset.rc == 0, reset
-        for host in ("base2", "base3"):
-            assert "ok installed" not in on(lab, host, "dpkg-query -W -f='${Status}' docker.io", check=False)
+        assert "ok installed" not in on(lab, "base2", "dpkg-query -W -f='${Status}' docker.io", check=False)
+        # base3's engine is its own: still installed, restarted on the host's configuration alone.
+        assert packages(lab, "base3") == {"docker-ce": True, "containerd.io": True}
+        assert "the engine of base3 (docker-ce), now running on its host's own configuration" in reset.output, reset
+        assert on(lab, "base3", "systemctl is-active docker") == "active"
+        assert on(lab, "base3", "systemctl show -p MainPID --value docker") != engine_pid
         # The host's own keys stay, swarmctl's go; the container's volume is where it was.
         assert json.loads(on(lab, "base3", "cat /etc/docker/daemon.json")) == HAND_WRITTEN
         assert on(lab, "base3", "cat /var/lib/docker/moved/volumes/userdata/_data/proof") == "kept"
         assert on(lab, "foundation78", "systemctl is-active docker-registry", check=False) != "active"
         assert on(lab, "foundation78", "ls /var/lib/docker-registry/docker/registry/v2/repositories")
+        # Nothing of swarmctl's left: a run with the host's container running again changes nothing, stops nothing.
+        on(lab, "base3", "docker start userapp")
+        running = own_container(lab)
         again = swarmctl("reset", "--yes", "--engine", "--registry", "-i", inventory, "--json")
         assert again.rc == 0 and again.summary()["changed"] == 0, again
+        assert own_container(lab) == running
     finally:
         anew = swarmctl("up", "-i", inventory)
         on(lab, "base3", "docker start userapp")
     assert anew.rc == 0, anew
     assert own_container(lab)["data"] == "kept"
     assert on(lab, "base2", "docker service ls --filter name=web --format '{{.Replicas}}'") == "6/6"
+
