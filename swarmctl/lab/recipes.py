@@ -23,6 +23,44 @@ ExecStart=/usr/bin/ssh-keygen -A
 WantedBy=multi-user.target
 """
 
+# Docker writes a container's /etc/hosts anew at each start, where a real host keeps its own across a reboot
+# (and swarmctl maps the registry's name there). A lab host keeps a copy of every change and puts it back at
+# boot, before anything reads it.
+_HOSTS_DIR = "/var/lib/swarmctl-lab"
+_HOSTS_SAVE_PATH = """\
+[Unit]
+Description=Keep a copy of /etc/hosts across restarts
+After=swarmctl-lab-hosts-restore.service
+
+[Path]
+PathChanged=/etc/hosts
+
+[Install]
+WantedBy=multi-user.target
+"""
+_HOSTS_SAVE = f"""\
+[Unit]
+Description=Copy /etc/hosts to {_HOSTS_DIR}/hosts
+
+[Service]
+Type=oneshot
+ExecStart=/bin/cp /etc/hosts {_HOSTS_DIR}/hosts
+"""
+_HOSTS_RESTORE = f"""\
+[Unit]
+Description=Put back the /etc/hosts this host had before it restarted
+DefaultDependencies=no
+Before=sysinit.target ssh.service
+ConditionPathExists={_HOSTS_DIR}/hosts
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'cat {_HOSTS_DIR}/hosts > /etc/hosts'
+
+[Install]
+WantedBy=sysinit.target
+"""
+
 _SSHD_CONFIG = """\
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -51,12 +89,20 @@ HOST = Recipe(
     ),
     files=(
         ("/etc/systemd/system/swarmctl-ssh-hostkeys.service", 0o644, _HOSTKEYS_UNIT),
+        ("/etc/systemd/system/swarmctl-lab-hosts-save.path", 0o644, _HOSTS_SAVE_PATH),
+        ("/etc/systemd/system/swarmctl-lab-hosts-save.service", 0o644, _HOSTS_SAVE),
+        ("/etc/systemd/system/swarmctl-lab-hosts-restore.service", 0o644, _HOSTS_RESTORE),
         ("/etc/ssh/sshd_config.d/swarmctl-lab.conf", 0o644, _SSHD_CONFIG),
         ("/etc/sudoers.d/ops", 0o440, f"{LAB_USER} ALL=(ALL) NOPASSWD:ALL\n"),
     ),
     commands=(
         "ln -sf /etc/systemd/system/swarmctl-ssh-hostkeys.service "
         "/etc/systemd/system/multi-user.target.wants/swarmctl-ssh-hostkeys.service",
+        f"mkdir -p {_HOSTS_DIR} /etc/systemd/system/sysinit.target.wants",
+        "ln -sf /etc/systemd/system/swarmctl-lab-hosts-save.path "
+        "/etc/systemd/system/multi-user.target.wants/swarmctl-lab-hosts-save.path",
+        "ln -sf /etc/systemd/system/swarmctl-lab-hosts-restore.service "
+        "/etc/systemd/system/sysinit.target.wants/swarmctl-lab-hosts-restore.service",
         # Every host makes its own host keys and machine id at first boot.
         "rm -f /etc/ssh/ssh_host_*",
         ": > /etc/machine-id; rm -f /var/lib/dbus/machine-id",
