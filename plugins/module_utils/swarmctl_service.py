@@ -316,7 +316,7 @@ def task_summary(task: dict, node_names: dict) -> dict:
     return {
         "id": task.get("ID", "")[:12],
         "slot": task.get("Slot"),
-        "node": node_names.get(task.get("NodeID"), task.get("NodeID", "")[:12]),
+        "node": node_names.get(task.get("NodeID"), task.get("NodeID", "")[:12]) or "no node",
         "state": status.get("State"),
         "desired": task.get("DesiredState"),
         "error": status.get("Err") or "",
@@ -474,7 +474,12 @@ class RolloutFollower:
     replaced; else only its end state or settled tasks count), so that one loop can follow many services side
     by side. step() returns None while it goes on, then (rollout, running 'n/m', failure lines, the engine's
     message); rollout is converged, paused, rolled_back or timeout. Converged and rolled back wait for the old
-    tasks to stop."""
+    tasks to stop.
+
+    While a node is away (down, drained, paused), a task no node can take now (its constraints name that node,
+    say) is not waited for: the engine starts it when such a node is back, and its update waits for it
+    meanwhile. The rollout has converged once every other task runs; `unplaced` then says which tasks wait, and
+    why. With every node there, such a task is waited for (resources may free up), until the timeout."""
 
     def __init__(self, api, name: str, since, mode: dict, expect_rollout: bool, timeout: float):
         self.api, self.name, self.since, self.mode, self.expect_rollout = api, name, since, mode, expect_rollout
@@ -483,6 +488,7 @@ class RolloutFollower:
         self.watch = None
         self.outcome = None
         self.seconds = None
+        self.unplaced: list[str] = []
 
     def step(self, nodes=None):
         """One look (nodes: the engine's node list, read once for every service followed in this round)."""
@@ -497,6 +503,8 @@ class RolloutFollower:
                        and n.get("Spec", {}).get("Availability") == "active")
         mode_now = svc["Spec"]["Mode"] if svc else self.mode
         state = status.get("State") if fresh else None
+        away = nodes_away(nodes)
+        unplaced = [t for t in tasks if _unplaceable(t)] if away else []
         rollout = None
         if self.expect_rollout:
             # Only tasks the rollout made count (old ones run on until replaced). Not the engine's own
@@ -506,13 +514,15 @@ class RolloutFollower:
             if self.watch is None and svc:
                 self.watch = RolloutWatch(monitor_seconds(svc["Spec"].get("UpdateConfig")),
                                           monitor_seconds(svc["Spec"].get("RollbackConfig")))
-            rollout = self.watch.verdict(state, running, wanted, time.monotonic()) if self.watch else None
+            rollout = (self.watch.verdict(state, running + len(unplaced), wanted, time.monotonic())
+                       if self.watch else None)
         else:
             # No task changes (replicas, labels): the engine's end state, or the tasks settled.
             running, wanted = convergence(tasks, mode_now, eligible)
-            if state in ROLLOUT_OUTCOME and (state != "completed" or running >= wanted):
+            placed = running + len(unplaced)
+            if state in ROLLOUT_OUTCOME and (state != "completed" or placed >= wanted):
                 rollout = ROLLOUT_OUTCOME[state]
-            elif not fresh and running >= wanted and _settled(tasks):
+            elif not fresh and placed >= wanted and _settled([t for t in tasks if t not in unplaced]):
                 rollout = "converged"
         if rollout in ("converged", "rolled_back") and _stopping(tasks, nodes) and time.monotonic() <= self.deadline:
             # Done means only the spec the service ended on answers: old tasks still finish their stop grace
@@ -523,20 +533,22 @@ class RolloutFollower:
         if rollout is None:
             return None
         names = {n["ID"]: n.get("Description", {}).get("Hostname", n["ID"][:12]) for n in nodes}
-        window = [task_summary(t, names) for t in tasks if parse_time(t.get("UpdatedAt", "")) >= self.since]
+        waiting = unplaced if rollout == "converged" else []
+        window = [task_summary(t, names) for t in tasks if parse_time(t.get("UpdatedAt", "")) >= self.since
+                  and t not in waiting]
+        self.unplaced = unplaced_lines(waiting, self.name, away) if waiting else []
         self.outcome = (rollout, f"{running}/{wanted}", failure_lines(window), status.get("Message", ""))
         self.seconds = round(time.monotonic() - self.started, 1)
         return self.outcome
 
 
-def follow_rollout(api, name: str, since, mode: dict, expect_rollout: bool, timeout: float):
-    """Wait until the rollout of service NAME that started at `since` ends; see RolloutFollower."""
+def follow_rollout(api, name: str, since, mode: dict, expect_rollout: bool, timeout: float) -> RolloutFollower:
+    """Wait until the rollout of service NAME that started at `since` ends; returns its follower, with its
+    outcome (see RolloutFollower)."""
     follower = RolloutFollower(api, name, since, mode, expect_rollout, timeout)
-    while True:
-        outcome = follower.step()
-        if outcome is not None:
-            return outcome
+    while follower.step() is None:
         time.sleep(0.2)
+    return follower
 
 
 def follow_rollouts(api, followers: list, interval: float = 0.5) -> None:
@@ -548,6 +560,36 @@ def follow_rollouts(api, followers: list, interval: float = 0.5) -> None:
             follower.step(nodes)
         if any(f.outcome is None for f in followers):
             time.sleep(interval)
+
+
+def nodes_away(nodes: list[dict]) -> list[str]:
+    """The nodes that take no task now: 'name (down)', 'name (drain)', ..."""
+    away = []
+    for node in nodes:
+        state, availability = node.get("Status", {}).get("State"), node.get("Spec", {}).get("Availability")
+        if state != "ready" or availability != "active":
+            name = node.get("Description", {}).get("Hostname", node["ID"][:12])
+            away.append(f"{name} ({state if state != 'ready' else availability})")
+    return sorted(away)
+
+
+def _unplaceable(task) -> bool:
+    """A task the service wants that the scheduler finds no node for (constraints, resources, a node down)."""
+    status = task.get("Status", {})
+    return (task.get("DesiredState") == "running" and status.get("State") == "pending"
+            and status.get("Err", "").startswith("no suitable node"))
+
+
+def unplaced_lines(tasks: list[dict], name: str, away: list[str]) -> list[str]:
+    """One line per reason tasks of service NAME wait for a node: how many, with which image, the scheduler's
+    words, and the nodes away now."""
+    counts: dict = {}
+    for task in tasks:
+        image = task.get("Spec", {}).get("ContainerSpec", {}).get("Image", "").split("@")[0]
+        key = (image, task.get("Status", {}).get("Err", ""))
+        counts[key] = counts.get(key, 0) + 1
+    return [f"{count} task(s) of {name} ({image}) wait for a node: {err}; away now: {', '.join(away)}"
+            for (image, err), count in sorted(counts.items())]
 
 
 def _stopping(tasks, nodes):

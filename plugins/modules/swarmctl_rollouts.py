@@ -91,7 +91,8 @@ RETURN = r"""
 rollouts:
   description: >-
     Per service, how its rollout ended (converged, paused, rolled_back, timeout), its running tasks (C(6/6)),
-    the failing tasks, and the seconds it was followed.
+    the failing tasks, the seconds it was followed, and the tasks it did not wait for (unplaced_tasks - while a
+    node is away, the ones no node can take now; also said as warnings).
   returned: always
   type: dict
 failed_services:
@@ -169,7 +170,9 @@ def main():
         for rollout, follower in zip(rollouts, followers):
             state, running, failures, dummy = follower.outcome
             result["rollouts"][rollout["name"]] = dict(rollout=state, running=running, failed_tasks=failures,
-                                                       seconds=follower.seconds)
+                                                       seconds=follower.seconds, unplaced_tasks=follower.unplaced)
+            for line in follower.unplaced:
+                module.warn(line)
             problem, warning = judge(api, rollout, follower.outcome)
             if problem:
                 problems.append(problem)

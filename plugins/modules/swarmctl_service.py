@@ -233,6 +233,17 @@ failed_tasks:
   returned: always
   type: list
   elements: str
+unplaced_tasks:
+  description:
+    - Tasks the rollout did not wait for, one line per reason - while a node is away (down, drained), the ones no
+      node can take now (their constraints name that node, say). The engine starts them when such a node is back.
+      Each line is also a warning.
+  returned: when waited and some task waits for a node
+  type: list
+  elements: str
+  sample:
+    - "2 task(s) of pin (reg/app:v2) wait for a node: no suitable node (scheduling constraints not satisfied
+      on 3 nodes); away now: base4 (down)"
 seconds:
   description: How long the rollout took.
   returned: when it acted
@@ -386,9 +397,17 @@ class Service:
         self.api.update_service(current["ID"], current["Version"]["Index"], current["Spec"], rollback=True)
 
     # -- following a rollout -------------------------------------------------------------------------
-    def follow(self, since, mode, expect_rollout):
-        """Wait until the rollout ends; returns (rollout, running 'n/m', failure lines, engine message)."""
-        return follow_rollout(self.api, self.p["name"], since, mode, expect_rollout, self.p["wait_timeout"])
+    def follow(self, module, result, since, mode, expect_rollout):
+        """Wait until the rollout ends; returns (rollout, running 'n/m', failure lines, engine message), put in
+        result with the tasks left waiting for a node (said as warnings too)."""
+        follower = follow_rollout(self.api, self.p["name"], since, mode, expect_rollout, self.p["wait_timeout"])
+        rollout, running, failures, message = follower.outcome
+        result.update(rollout=rollout, running=running, failed_tasks=failures)
+        if follower.unplaced:
+            result["unplaced_tasks"] = follower.unplaced
+            for line in follower.unplaced:
+                module.warn(line)
+        return follower.outcome
 
 
 def leadership(module, api):
@@ -547,9 +566,8 @@ def run(module, api, service):
                                                True, "updating"),
                                     resumed=True, declared_image=desired["TaskTemplate"]["ContainerSpec"]["Image"])
         elif p["wait"] and status.get("State") in ("updating", "rollback_started") and not rebalancing:
-            rollout, running, failures, message = service.follow(parse_time(status.get("StartedAt", "")),
-                                                                 current["Spec"]["Mode"], True)
-            result.update(rollout=rollout, running=running, failed_tasks=failures)
+            rollout, running, failures, message = service.follow(
+                module, result, parse_time(status.get("StartedAt", "")), current["Spec"]["Mode"], True)
             now = service.current()
             declared = now is not None and not differences(desired, now["Spec"])
             if rollout == "paused" or (rollout != "converged" and not declared):
@@ -577,8 +595,7 @@ def run(module, api, service):
         result["follow"] = _to_follow(p, since, desired["Mode"], expect_rollout,
                                       {"created": "creating", "recreated": "recreating"}.get(action, "updating"))
         return result
-    rollout, running, failures, message = service.follow(since, desired["Mode"], expect_rollout)
-    result.update(rollout=rollout, running=running, failed_tasks=failures)
+    rollout, running, failures, message = service.follow(module, result, since, desired["Mode"], expect_rollout)
     if rollout != "converged":
         verb = {"created": "creating", "updated": "updating", "recreated": "recreating"}.get(action, action)
         result.update(failed=True, msg=_rollout_failure(p, verb, rollout, service, failures, message, running))

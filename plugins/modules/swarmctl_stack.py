@@ -97,8 +97,9 @@ objects:
   type: list
   elements: str
 rollouts:
-  description: Per followed service, how its rollout ended (converged, paused, rolled_back, timeout) and its
-    tasks running/wanted.
+  description: Per followed service, how its rollout ended (converged, paused, rolled_back, timeout), its
+    tasks running/wanted, and the tasks it did not wait for (unplaced_tasks - while a node is away, the ones no
+    node can take now; also said as warnings).
   returned: always
   type: dict
 """
@@ -286,7 +287,9 @@ def main():
         failed = []
         for short, follower in followed.items():
             rollout, running, failures, message = follower.outcome
-            result["rollouts"][short] = {"rollout": rollout, "running": running}
+            result["rollouts"][short] = {"rollout": rollout, "running": running, "unplaced_tasks": follower.unplaced}
+            for line in follower.unplaced:
+                module.warn(line)
             if rollout != "converged":
                 failed.append(f"service {follower.name} {rollout.replace('_', ' ')} ({running} running)"
                               f"{': ' + message if message else ''}"

@@ -280,6 +280,38 @@ def test_remove_node_refuses_to_lose_quorum(ha_lab):
         assert wait_until(lambda: nodes_by_name(lab).get("base3", {}).get("ManagerStatus") == "Reachable", 120)
 
 
+def test_an_update_does_not_wait_for_tasks_pinned_to_a_node_that_is_down(ha_lab):
+    """Their update cannot finish until base6 is back (the engine waits for their slot), nor can they run
+    anywhere else: swarmctl says so and does not wait out its timeout; the engine finishes the job later."""
+    lab, result = ha_lab
+    on(lab, "base2", "docker", "service", "create", "--detach", "--with-registry-auth", "--name", "pinned",
+       "--replicas", "2", "--constraint", "node.hostname==base6", "--update-parallelism", "1", "westos.org/web:v1")
+    try:
+        assert wait_until(lambda: on(lab, "base2", "docker", "service", "ls", "--filter", "name=pinned",
+                                     "--format", "{{.Replicas}}") == "2/2", 90)
+        subprocess.run(["docker", "stop", container_name(lab.name, "base6")], check=True, stdout=subprocess.DEVNULL)
+        assert wait_until(lambda: nodes_by_name(lab)["base6"]["Status"] == "Down", 90)
+        run = swarmctl("update", "pinned", "--image", "westos.org/web:v2", "-i", result["inventory"])
+        assert run.rc == 0, run
+        # Said per image: the updated slot's task (v2), and the next one's, which the engine updates after it.
+        assert "1 task(s) of pinned (westos.org/web:v2) wait for a node: no suitable node" in run.stdout, run
+        assert "away now: base6 (down)" in run.stdout, run
+    finally:
+        subprocess.run(["docker", "start", container_name(lab.name, "base6")], check=True, stdout=subprocess.DEVNULL)
+        assert wait_until(lambda: nodes_by_name(lab).get("base6", {}).get("Status") == "Ready", 120)
+    try:
+        # base6 is back: the engine places them, with the new image, and its update completes.
+        assert wait_until(lambda: on(lab, "base2", "docker", "service", "inspect", "pinned", "--format",
+                                     "{{.UpdateStatus.State}}") == "completed", 120), \
+            on(lab, "base2", "docker", "service", "ps", "pinned", "--no-trunc", "--format",
+               "{{.Name}} {{.Node}} {{.Image}} {{.DesiredState}} {{.CurrentState}} {{.Error}}")
+        running = on(lab, "base2", "docker", "service", "ps", "pinned", "--filter", "desired-state=running",
+                     "--format", "{{.Node}} {{.Image}} {{.CurrentState}}").splitlines()
+        assert len(running) == 2 and all(r.startswith("base6 westos.org/web:v2 Running") for r in running), running
+    finally:
+        on(lab, "base2", "docker", "service", "rm", "pinned", check=False)
+
+
 def test_with_the_first_manager_down_a_rerun_still_succeeds_for_the_rest(ha_lab):
     lab, result = ha_lab
     subprocess.run(["docker", "stop", container_name(lab.name, "base2")], check=True, stdout=subprocess.DEVNULL)

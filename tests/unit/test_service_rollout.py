@@ -169,3 +169,57 @@ def test_a_rollout_is_done_once_the_old_tasks_have_stopped():
     follower = RolloutFollower(engine, "web", since, REPLICATED_6, True, 0)
     follow_rollouts(engine, [follower], interval=0)
     assert follower.outcome[0] == "converged"
+
+
+class PinnedEngine:
+    """A service of 6 whose update the engine cannot finish: 4 new tasks run, 2 wait with no node to take them
+    (pinned to base4); base4 is down, or (away=False) every node is there."""
+
+    def __init__(self, away=True):
+        self.away = away
+
+    def nodes(self):
+        return [{"ID": f"n{i}", "Status": {"State": "down" if self.away and i == 4 else "ready"},
+                 "Spec": {"Availability": "active"}, "Description": {"Hostname": f"base{i}"}} for i in (2, 3, 4)]
+
+    def inspect_service(self, name):
+        return {"Spec": {"Name": name, "Mode": REPLICATED_6, "UpdateConfig": {"Monitor": 1_000_000}},
+                "UpdateStatus": {"State": "updating", "StartedAt": "2026-12-03T01:00:01Z", "Message": "update in progress"}}
+
+    def tasks(self, filters):
+        new = {"CreatedAt": "2026-12-03T01:00:02Z", "UpdatedAt": "2026-12-03T01:00:02Z",
+               "Spec": {"ContainerSpec": {"Image": "reg/app:v2@sha256:ab"}}}
+        running = [dict(new, DesiredState="running", Status={"State": "running"}, NodeID="n2") for _ in range(4)]
+        pending = [dict(new, DesiredState="running", Status={"State": "pending", "Err": "no suitable node "
+                                                              "(scheduling constraints not satisfied on 3 nodes)"})
+                   for _ in range(2)]
+        return running + pending
+
+
+def test_tasks_no_node_can_take_while_a_node_is_away_are_not_waited_for():
+    from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_service import (RolloutFollower,
+                                                                                          follow_rollouts,
+                                                                                          parse_time)
+
+    since = parse_time("2026-12-03T01:00:00Z")
+    follower = RolloutFollower(PinnedEngine(), "pin", since, REPLICATED_6, True, 60)
+    follow_rollouts(PinnedEngine(), [follower], interval=0.01)
+    rollout, running, failures, dummy = follower.outcome
+    assert (rollout, running, failures) == ("converged", "4/6", [])
+    assert follower.unplaced == ["2 task(s) of pin (reg/app:v2) wait for a node: no suitable node (scheduling "
+                                 "constraints not satisfied on 3 nodes); away now: base4 (down)"]
+    # With every node there, no node may take them for a while only (resources): waited for, up to the timeout.
+    follower = RolloutFollower(PinnedEngine(away=False), "pin", since, REPLICATED_6, True, 0.1)
+    follow_rollouts(PinnedEngine(away=False), [follower], interval=0.01)
+    rollout, running, failures, dummy = follower.outcome
+    assert rollout == "timeout" and running == "4/6" and follower.unplaced == []
+    assert failures == ["reg/app:v2 on no node: pending: no suitable node (scheduling constraints not satisfied on 3 nodes)"]
+
+
+def test_nodes_away_names_the_nodes_that_take_no_task():
+    from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_service import nodes_away
+
+    nodes = [{"ID": "a", "Status": {"State": "ready"}, "Spec": {"Availability": "active"}, "Description": {"Hostname": "b2"}},
+             {"ID": "b", "Status": {"State": "down"}, "Spec": {"Availability": "active"}, "Description": {"Hostname": "b3"}},
+             {"ID": "c", "Status": {"State": "ready"}, "Spec": {"Availability": "drain"}, "Description": {"Hostname": "b4"}}]
+    assert nodes_away(nodes) == ["b3 (down)", "b4 (drain)"]
