@@ -165,9 +165,15 @@ def check_objects(items, kind: str) -> list[str]:
         else:
             where = f"{kind} {name!r}"
             names.append(name)
-        for extra in sorted(set(item) - {"name", "value", "file"}):
-            problems.append(f"{where}: {extra!r} is not a {kind} key{_suggest(extra, ['name', 'value', 'file'])}; "
-                            "give name and one of value, file")
+        for extra in sorted(set(item) - {"name", "value", "file", "state"}):
+            problems.append(f"{where}: {extra!r} is not a {kind} key"
+                            f"{_suggest(extra, ['name', 'value', 'file', 'state'])}; give name and one of value, "
+                            "file (or state: absent)")
+        state = item.get("state", "present")
+        if state not in ("present", "absent"):
+            problems.append(f"{where}: state must be present or absent, not {state!r}")
+        if state != "present":
+            continue  # taken out of the swarm (or to be, once its state is right): no value to check
         if ("value" in item) == ("file" in item):
             problems.append(f"{where}: give exactly one of value (the text itself, e.g. from Ansible Vault) and file "
                             "(a path on the control machine, relative to the inventory's folder)")
@@ -180,6 +186,23 @@ def check_objects(items, kind: str) -> list[str]:
             problems.append(f"{where}: file {item['file']!r} is not a file on the control machine")
     for dup in sorted({n for n in names if names.count(n) > 1}):
         problems.append(f"{kind} {dup!r} is declared more than once in {key}")
+    return problems
+
+
+def check_absent_objects_unused(values: dict) -> list[str]:
+    """A secret or config the inventory says is absent must be named by none of its services."""
+    problems = []
+    services = [svc for svc in values.get("swarmctl_services") or [] if isinstance(svc, dict)]
+    for kind in ("secret", "config"):
+        items = values.get(f"swarmctl_{kind}s")
+        absent = {o.get("name") for o in items if isinstance(o, dict) and o.get("state") == "absent"} \
+            if isinstance(items, list) else set()
+        for svc in services:
+            refs = svc.get(f"{kind}s")
+            named = {ref.get("name") for ref in refs if isinstance(ref, dict)} if isinstance(refs, list) else set()
+            for name in sorted(named & absent):
+                problems.append(f"service {svc.get('name')!r} names {kind} {name!r}, which swarmctl_{kind}s says is "
+                                f"absent: take it out of the service's {kind}s, or keep the {kind}")
     return problems
 
 
@@ -274,6 +297,7 @@ def check_variables(values: dict, hosts: dict | None = None) -> list[str]:
                 errors.append(f"service {dup!r} is declared more than once in swarmctl_services")
     for kind in ("secret", "config"):
         errors += check_objects(values.get(f"swarmctl_{kind}s"), kind)
+    errors += check_absent_objects_unused(values)
     errors += check_stacks(values.get("swarmctl_stacks"))
     for host, settings in sorted((hosts or {}).items()):
         availability = settings.get("availability")

@@ -311,9 +311,10 @@ def swarmctl_bundle_versions(bundle_dir, platform):
 
 
 def swarmctl_object_refs(secrets, configs):
-    """[{kind, name}] for swarmctl_secrets and swarmctl_configs: what a loop over them shows (never a value)."""
-    return ([{"kind": "secret", "name": o.get("name")} for o in secrets or []]
-            + [{"kind": "config", "name": o.get("name")} for o in configs or []])
+    """[{kind, name, state}] for swarmctl_secrets and swarmctl_configs: what a loop over them shows (never a
+    value)."""
+    return [{"kind": kind, "name": o.get("name"), "state": o.get("state", "present")}
+            for kind, items in (("secret", secrets), ("config", configs)) for o in items or []]
 
 
 def _object_path(item, base_dir):

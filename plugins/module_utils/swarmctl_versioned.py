@@ -46,11 +46,22 @@ def family_members(objects: list, name: str) -> list:
     return [o for o in objects if (o.get("Spec", {}).get("Labels") or {}).get(FAMILY_LABEL) == name]
 
 
+def _referred_ids(service: dict, kind: str) -> set:
+    """IDs of the secrets (or configs) one service refers to."""
+    field, key = ("Secrets", "SecretID") if kind == "secret" else ("Configs", "ConfigID")
+    refs = service.get("Spec", {}).get("TaskTemplate", {}).get("ContainerSpec", {}).get(field) or []
+    return {ref.get(key) for ref in refs}
+
+
 def used_ids(services: list, kind: str) -> set:
     """IDs of the secrets (or configs) any service refers to."""
-    field, key = ("Secrets", "SecretID") if kind == "secret" else ("Configs", "ConfigID")
-    return {ref.get(key) for svc in services
-            for ref in svc.get("Spec", {}).get("TaskTemplate", {}).get("ContainerSpec", {}).get(field) or []}
+    return set().union(*(_referred_ids(svc, kind) for svc in services))
+
+
+def users_of(services: list, kind: str, ids: set) -> list:
+    """Names of the services that refer to any of the secrets (or configs) with these IDs."""
+    return sorted(svc.get("Spec", {}).get("Name", svc.get("ID", "")) for svc in services
+                  if _referred_ids(svc, kind) & ids)
 
 
 def stale_versions(objects: list, services: list, kind: str, name: str, current: str) -> list:

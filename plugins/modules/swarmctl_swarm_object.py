@@ -13,6 +13,8 @@ description:
     in a rolling update (swarmctl_service, with the version's name), then O(prune) removes the older versions.
   - Versions carry the labels C(io.swarmctl.family=NAME), C(io.swarmctl.kind) and C(io.swarmctl.digest); only
     objects with the family label are ever removed, and only when no service refers to them.
+  - With O(state=absent), every version of the family goes - refused, removing none, while a service still
+    refers to one (take it out of the service's secrets or configs first).
   - The value is never returned or logged.
 options:
   kind:
@@ -26,13 +28,19 @@ options:
     type: str
     required: true
   data:
-    description: The value (text).
+    description: The value (text). Required with O(state=present).
     type: str
-    required: true
   digest_key:
-    description: Key of the digest (HMAC-SHA256). Required for a secret; without it (configs) the digest is a
-      plain SHA-256 of the content.
+    description: Key of the digest (HMAC-SHA256). Required for a secret with O(state=present); without it
+      (configs) the digest is a plain SHA-256 of the content.
     type: str
+  state:
+    description:
+      - C(present) keeps the version of O(data); C(absent) removes the family's every version (made by swarmctl,
+        with its family label), once no service refers to any.
+    type: str
+    choices: [present, absent]
+    default: present
   labels:
     description: More labels for a new version.
     type: dict
@@ -72,12 +80,18 @@ EXAMPLES = r"""
     data: "{{ vault_db_password }}"
     digest_key: "{{ lookup('ansible.builtin.file', swarmctl_credentials_dir ~ '/swarm-object-key') }}"
     prune: true
+
+- name: A secret no service reads any more, taken out of the swarm (every version)
+  swarmctl.swarm.swarmctl_swarm_object:
+    kind: secret
+    name: old-api-token
+    state: absent
 """
 
 RETURN = r"""
 version:
   description: Name of the current version, C(NAME-DIGEST).
-  returned: always
+  returned: with O(state=present)
   type: str
 id:
   description: Its id (empty in check mode when it would be made).
@@ -88,7 +102,8 @@ created:
   returned: always
   type: bool
 removed:
-  description: Older versions removed (or that would be, in check mode).
+  description: Versions removed (or that would be, in check mode) - the older ones with O(prune), every one with
+    O(state=absent).
   returned: always
   type: list
   elements: str
@@ -102,22 +117,25 @@ from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_versioned 
     FAMILY_LABEL,
     KIND_LABEL,
     digest,
+    family_members,
     name_problem,
     stale_versions,
+    users_of,
     versioned_name,
 )
 
 ARGUMENT_SPEC = dict(
     kind=dict(type="str", required=True, choices=["secret", "config"]),
     name=dict(type="str", required=True),
-    data=dict(type="str", required=True, no_log=True),
+    data=dict(type="str", no_log=True),
     digest_key=dict(type="str", no_log=True),
     labels=dict(type="dict", default={}),
     prune=dict(type="bool", default=False),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
     **DOCKER_COMMON_ARGS,
 )
 # As AnsibleModule takes them; the control machine checks them too where the module runs light.
-ARGUMENT_RULES = dict(required_if=[("kind", "secret", ["digest_key"])])
+ARGUMENT_RULES = dict(required_if=[("state", "present", ["data"])])
 
 
 def keep_version(module, api, objects: list) -> dict:
@@ -140,14 +158,41 @@ def keep_version(module, api, objects: list) -> dict:
     return dict(version=version, id=made_id, created=True)
 
 
+def remove_family(module, api, objects: list) -> list:
+    """Every version of the family, removed unless a service refers to one (then none is). Returns their names."""
+    p = module.params
+    members = family_members(objects, p["name"])
+    users = users_of(api.services(), p["kind"], {m["ID"] for m in members})
+    if users and not module.check_mode:
+        module.fail_json(msg=f"{p['kind']} {p['name']} is absent in the inventory, but service(s) {', '.join(users)} "
+                             f"still refer to it: take it out of their {p['kind']}s (swarmctl_services) and run again. "
+                             "Nothing was removed.", users=users)
+    if users:
+        module.warn(f"{p['kind']} {p['name']}: service(s) {', '.join(users)} refer to it now; it goes once they no "
+                    "longer do (as this run's services step would leave them, if the inventory says so)")
+    remove = api.remove_secret if p["kind"] == "secret" else api.remove_config
+    for member in members:
+        if not module.check_mode:
+            remove(member["ID"])
+    return sorted(m["Spec"]["Name"] for m in members)
+
+
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **ARGUMENT_RULES)
     p = module.params
     problem = name_problem(p["name"])
     if problem:
         module.fail_json(msg=f"{p['kind']} {problem}")
+    if p["state"] == "present" and p["kind"] == "secret" and not p["digest_key"]:
+        module.fail_json(msg="a secret's versions are named with a keyed digest: digest_key is required")
     api = engine_api(module)
     listing = api.secrets if p["kind"] == "secret" else api.configs
+    if p["state"] == "absent":
+        try:
+            removed = remove_family(module, api, listing())
+        except EngineAPIError as exc:
+            module.fail_json(msg=f"{p['kind']} {p['name']}: the engine refused: {exc}")
+        module.exit_json(changed=bool(removed), removed=removed, id="", created=False)
     try:
         result = keep_version(module, api, listing())
         removed = []

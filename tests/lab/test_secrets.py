@@ -17,12 +17,16 @@ from test_reconciler import wait_until
 pytestmark = pytest.mark.lab
 
 
-def _inventory(result, value: str | None) -> str:
-    """A copy of the lab's inventory where web reads the secret `greeting` (value None: as the lab has it)."""
+def _inventory(result, value: str | None, absent: bool = False, named: bool = True) -> str:
+    """A copy of the lab's inventory where web reads the secret `greeting` (value None: as the lab has it);
+    absent: the inventory says greeting is absent (and web names it still, if named)."""
     data = yaml.safe_load(Path(result["inventory"]).read_text())
+    web = next(s for s in data["all"]["vars"]["swarmctl_services"] if s["name"] == "web")
     if value is not None:
         data["all"]["vars"]["swarmctl_secrets"] = [{"name": "greeting", "value": value}]
-        web = next(s for s in data["all"]["vars"]["swarmctl_services"] if s["name"] == "web")
+    if absent:
+        data["all"]["vars"]["swarmctl_secrets"] = [{"name": "greeting", "state": "absent"}]
+    if value is not None or (absent and named):
         web["secrets"] = [{"name": "greeting", "mode": "0400"}]
     path = Path(result["inventory"]).with_name("inventory-secrets.yml")
     path.write_text(yaml.safe_dump(data))
@@ -89,9 +93,19 @@ def test_a_changed_secret_rolls_the_service_without_a_failed_request_and_the_old
             assert all(v not in run.output for v in (first, second, third)), "no value on screen"
         kept = kept_by_runs(Path(result["inventory"]).parent, started)
         assert all(v not in kept for v in (first, second, third)), "no value in what ansible-runner kept"
+
+        # Said absent while web still names it: refused before any host is asked.
+        refused = swarmctl("deploy", "-i", _inventory(result, None, absent=True, named=True))
+        assert refused.rc == 2 and "service 'web' names secret 'greeting', which swarmctl_secrets says is absent" \
+            in refused.output, refused
+        assert versions(lab) == [two]
     finally:
-        back = swarmctl("deploy", "-i", _inventory(result, None), "--json")
-        for name in versions(lab):
+        # Absent, and no longer read by web: web rolls off it, then every version goes.
+        back = swarmctl("deploy", "-i", _inventory(result, None, absent=True, named=False), "--json")
+        left = versions(lab)
+        for name in left:
             on(lab, "base2", "docker", "secret", "rm", name, check=False)
     assert back.rc == 0, back.why()
-    assert versions(lab) == []
+    assert left == [], "state: absent took every version out"
+    again = swarmctl("deploy", "-i", _inventory(result, None, absent=True, named=False), "--json")
+    assert again.rc == 0 and again.summary()["changed"] == 0, again.why()

@@ -13,11 +13,13 @@ from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_versioned 
     name_problem,
     point_at_versions,
     stale_versions,
+    used_ids,
+    users_of,
     versioned_name,
 )
 from swarmctl_filters import (swarmctl_object_refs, swarmctl_object_shapes, swarmctl_object_value,
                               swarmctl_object_versions)
-from swarmctl_validate_inventory import check_objects
+from swarmctl_validate_inventory import check_absent_objects_unused, check_objects
 
 
 def test_the_digest_follows_the_value_and_the_key():
@@ -74,7 +76,10 @@ def test_filters_list_kinds_and_names_only_and_read_files_exactly(tmp_path):
     secrets = [{"name": "db", "value": "s3cret"}]
     configs = [{"name": "app", "file": "files/app.ini"}]
     refs = swarmctl_object_refs(secrets, configs)
-    assert refs == [{"kind": "secret", "name": "db"}, {"kind": "config", "name": "app"}]
+    assert refs == [{"kind": "secret", "name": "db", "state": "present"},
+                    {"kind": "config", "name": "app", "state": "present"}]
+    assert swarmctl_object_refs([{"name": "old", "state": "absent"}], None) == [
+        {"kind": "secret", "name": "old", "state": "absent"}]
     assert "s3cret" not in repr(refs)
     assert swarmctl_object_value(configs[0], str(tmp_path)) == "a = 1\n\n", "trailing newlines kept"
     assert swarmctl_object_value(secrets[0], str(tmp_path)) == "s3cret"
@@ -112,3 +117,25 @@ def test_the_inventory_check_names_what_is_wrong_and_never_shows_a_value(tmp_pat
     assert any("'unset'" in p and "value is empty" in p for p in problems)
     assert not any("'good'" in p and "empty" in p for p in problems)
     assert check_objects("db", "config") and check_objects(None, "config") == []
+
+
+def test_the_services_that_still_refer_to_a_family_are_named():
+    services = [dict(_svc("1"), Spec=dict(_svc("1")["Spec"], Name="api")), dict(_svc("2", "3"), ID="x")]
+    assert used_ids(services, "secret") == {"1", "2", "3"}
+    assert users_of(services, "secret", {"1"}) == ["api"]
+    assert users_of(services, "secret", {"3", "9"}) == ["x"]
+    assert users_of(services, "config", {"1"}) == []
+
+
+def test_an_absent_secret_needs_no_value_and_no_service_may_name_it():
+    given = [{"name": "old", "state": "absent"}, {"name": "gone", "state": "deleted"}]
+    problems = check_objects(swarmctl_object_shapes(given, ""), "secret")
+    assert problems == ["secret 'gone': state must be present or absent, not 'deleted'"]
+    values = {"swarmctl_secrets": given, "swarmctl_configs": [{"name": "app", "state": "absent"}],
+              "swarmctl_services": [{"name": "api", "secrets": [{"name": "old"}], "configs": [{"name": "app"}]},
+                                    {"name": "web", "secrets": [{"name": "kept"}]}]}
+    assert check_absent_objects_unused(values) == [
+        "service 'api' names secret 'old', which swarmctl_secrets says is absent: take it out of the service's "
+        "secrets, or keep the secret",
+        "service 'api' names config 'app', which swarmctl_configs says is absent: take it out of the service's "
+        "configs, or keep the config"]
