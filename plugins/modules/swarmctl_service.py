@@ -507,8 +507,7 @@ def run(module, api, service):
         if not p["wait"]:
             result["follow"] = _to_follow(p, since, current["Spec"]["Mode"], True, "rolling back")
             return result
-        rollout, running, failures, message = service.follow(since, current["Spec"]["Mode"], True)
-        result.update(rollout=rollout, running=running, failed_tasks=failures)
+        rollout, running, failures, message = service.follow(module, result, since, current["Spec"]["Mode"], True)
         if rollout != "rolled_back":
             result.update(failed=True, msg=f"rollback of {p['name']} did not complete: {rollout} ({message}); "
                                            f"{running} tasks running")

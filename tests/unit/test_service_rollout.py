@@ -223,3 +223,48 @@ def test_nodes_away_names_the_nodes_that_take_no_task():
              {"ID": "b", "Status": {"State": "down"}, "Spec": {"Availability": "active"}, "Description": {"Hostname": "b3"}},
              {"ID": "c", "Status": {"State": "ready"}, "Spec": {"Availability": "drain"}, "Description": {"Hostname": "b4"}}]
     assert nodes_away(nodes) == ["b3 (down)", "b4 (drain)"]
+
+
+class RollbackEngine(FakeEngine):
+    """One service with a previous spec; its rollback completes at once."""
+
+    def __init__(self):
+        super().__init__({"web": (0, "rollback_completed")})
+        self.updates = []
+
+    def info(self):
+        return {"SystemTime": "2026-12-03T01:00:00Z"}
+
+    def inspect_service(self, name):
+        svc = super().inspect_service(name)
+        image = {"TaskTemplate": {"ContainerSpec": {"Image": "reg/web:v1"}}}
+        return dict(svc, ID="s1", Version={"Index": 7}, PreviousSpec=image)
+
+    def update_service(self, service_id, version, spec, rollback=False, auth=None):
+        self.updates.append((service_id, version, rollback))
+
+
+class FakeModule:
+    check_mode = False
+
+    def __init__(self, **params):
+        from ansible_collections.swarmctl.swarm.plugins.modules.swarmctl_service import ARGUMENT_SPEC
+
+        self.params = {name: spec.get("default") for name, spec in ARGUMENT_SPEC.items()}
+        self.params.update(params)
+        self.warnings = []
+
+    def warn(self, message):
+        self.warnings.append(message)
+
+    def fail_json(self, msg, **result):
+        raise AssertionError(msg)
+
+
+def test_a_rollback_followed_in_the_same_step_reports_how_it_ended():
+    from ansible_collections.swarmctl.swarm.plugins.modules import swarmctl_service
+
+    module, engine = FakeModule(name="web", rollback=True, wait=True, wait_timeout=5), RollbackEngine()
+    result = swarmctl_service.run(module, engine, swarmctl_service.Service(module, engine))
+    assert engine.updates == [("s1", 7, True)]
+    assert result["rollout"] == "rolled_back" and result["running"] == "6/6" and not result.get("failed"), result
