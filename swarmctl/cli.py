@@ -268,6 +268,19 @@ def build_parser() -> argparse.ArgumentParser:
     scale.add_argument("assignments", nargs="+", metavar="SERVICE=REPLICAS")
     scale.set_defaults(playbook="scale.yml")
 
+    export = sub.add_parser("export", parents=[common, _playbook_options()],
+                            help="write the swarm's services down as swarmctl specs (playbooks/export.yml)",
+                            description="Read every service of the swarm (or the SERVICEs named) and write them to "
+                            "FILE as items of swarmctl_services, to hand a swarm swarmctl did not make to swarmctl: "
+                            "put the file in the inventory's group_vars, and the next deploy changes nothing. The run "
+                            "names what no option describes (a deploy of the file would take it out), and leaves out "
+                            "swarmctl's own services and those of stacks. FILE is new, mode 0600 (environment values "
+                            "are in it; they are never shown). Reads the swarm only.")
+    export.add_argument("services", nargs="*", metavar="SERVICE")
+    export.add_argument("--output", "-o", dest="export_output", required=True, metavar="FILE",
+                        help="the file to write (a new one: an existing file is never replaced)")
+    export.set_defaults(playbook="export.yml")
+
     status = sub.add_parser("status", parents=[common, _playbook_options()],
                             help="nodes, services and the reconciler's last actions (playbooks/status.yml)",
                             description="Ask the managers for the swarm's nodes (role, availability, state, leader), "
@@ -483,6 +496,13 @@ def _service_vars(args) -> list[str]:
         return [json.dumps(found)]
     if args.command == "reconcile":
         return [json.dumps({"reconcile_dry_run": args.dry_run})]
+    if args.command == "export":
+        output = Path(args.export_output).expanduser().resolve()
+        if output.exists():
+            raise UsageError(f"--output {args.export_output!r} exists: export writes a new file and never replaces one")
+        if not output.parent.is_dir():
+            raise UsageError(f"--output {args.export_output!r}: its folder {str(output.parent)!r} does not exist")
+        return [json.dumps({"export_file": str(output), "export_services": args.services})]
     if args.command == "backup":
         return [json.dumps({"backup_unavailable_ok": True})] if args.yes else []
     if args.command == "reset":

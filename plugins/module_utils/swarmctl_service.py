@@ -23,6 +23,9 @@ ENGINE_OWNED = {
     ("TaskTemplate", "Placement", "Platforms"),
 }
 
+# Lists whose order means nothing: swarmctl writes the environment sorted, `docker service create --env` as given.
+UNORDERED = {("TaskTemplate", "ContainerSpec", "Env")}
+
 # The engine's UpdateStatus.State at the end of a rollout, and what swarmctl_service reports for it.
 ROLLOUT_OUTCOME = {"completed": "converged", "paused": "paused", "rollback_completed": "rolled_back",
                    "rollback_paused": "paused"}
@@ -248,6 +251,8 @@ def spec_differences(desired, current, path=()) -> list[str]:
     whole spec, so anything else set there would be reverted by an update."""
     if path in ENGINE_OWNED:
         return []
+    if path in UNORDERED and isinstance(desired, list) and isinstance(current, list):
+        desired, current = sorted(desired), sorted(current)
     if isinstance(desired, dict) and isinstance(current, dict):
         out = []
         for key in sorted(set(desired) | set(current)):

@@ -321,3 +321,48 @@ def test_changed_services_roll_out_side_by_side_and_a_broken_one_rolls_back_alon
     finally:
         subprocess.run(["docker", "exec", container_name(lab.name, "base2"), "docker", "service", "rm", *names,
                         "side-late"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_a_service_made_by_hand_is_exported_and_adopted_without_a_change(converged, tmp_path):
+    """swarmctl export writes the swarm's services down as swarmctl specs (a new file, 0600, values never shown);
+    with the hand-made one added to the inventory, a deploy changes nothing and restarts nothing."""
+    lab, result, _ = converged
+    on(lab, "base2", "docker", "service", "create", "--detach", "--with-registry-auth", "--name", "handmade",
+       "--replicas", "2", "--env", "MODE=prod", "--env", "API_TOKEN=tok-3f9a1c", "--label", "team=core",
+       "--container-label", "tier=back", "--constraint", "node.role==worker", "--update-parallelism", "1",
+       "--update-delay", "2s", "--update-order", "start-first", "--restart-condition", "on-failure",
+       "--limit-memory", "64M", "--mount", "type=tmpfs,target=/scratch", "--health-cmd",
+       "wget -q -O /dev/null http://127.0.0.1/", "--health-interval", "5s", "--stop-grace-period", "3s",
+       "--publish", "published=8099,target=80,mode=host", "westos.org/web:v1")
+    on(lab, "base2", "docker", "service", "create", "--detach", "--with-registry-auth", "--name", "logged",
+       "--log-driver", "json-file", "westos.org/web:v1")
+    try:
+        exported = tmp_path / "services.yml"
+        run = swarmctl("export", "-o", str(exported), "-i", result["inventory"])
+        assert run.rc == 0, run
+        assert "tok-3f9a1c" not in run.output, "no environment value on screen"
+        assert oct(exported.stat().st_mode & 0o777) == "0o600"
+        services = {s["name"]: s for s in yaml.safe_load(exported.read_text())["swarmctl_services"]}
+        assert set(services) == {"web", "handmade", "logged"}, services.keys()
+        assert "edge-lb (swarmctl's own" in run.stdout, run
+        # A log driver is no option of swarmctl's: named, as what a deploy of the file would take out.
+        assert "logged: TaskTemplate.LogDriver" in run.stdout and "handmade:" not in run.stdout, run
+        handmade = services["handmade"]
+        assert handmade["env"] == {"MODE": "prod", "API_TOKEN": "tok-3f9a1c"} and handmade["replicas"] == 2
+        assert handmade["image"] == "westos.org/web:v1" and handmade["constraints"] == ["node.role==worker"]
+        again = swarmctl("export", "-o", str(exported), "-i", result["inventory"])
+        assert again.rc == 2 and "never replaces one" in again.output, again
+
+        # Adopted: in the inventory as exported, a deploy changes nothing and restarts no task.
+        data = yaml.safe_load(Path(result["inventory"]).read_text())
+        data["all"]["vars"]["swarmctl_services"].append(handmade)
+        inventory = tmp_path / "inventory.yml"
+        inventory.write_text(yaml.safe_dump(data))
+        tasks = on(lab, "base2", "docker", "service", "ps", "-q", "handmade")
+        check = swarmctl("deploy", "-i", str(inventory), "--check", "--json")
+        assert check.rc == 0 and check.summary()["changed"] == 0, check.why()
+        deploy = swarmctl("deploy", "-i", str(inventory), "--json")
+        assert deploy.rc == 0 and deploy.summary()["changed"] == 0, deploy.why()
+        assert on(lab, "base2", "docker", "service", "ps", "-q", "handmade") == tasks
+    finally:
+        on(lab, "base2", "docker", "service", "rm", "handmade", "logged")

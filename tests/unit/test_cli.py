@@ -109,6 +109,19 @@ def test_a_package_bundles_versions_become_the_playbooks_variable():
         cli._service_vars(parser.parse_args(["package-bundle", "--host", "base2", "--version", "containerd"]))
 
 
+def test_export_writes_a_new_file_only(tmp_path):
+    parser = cli.build_parser()
+    target = tmp_path / "services.yml"
+    args = parser.parse_args(["export", "web", "api", "--output", str(target)])
+    assert json.loads(cli._service_vars(args)[0]) == {"export_file": str(target), "export_services": ["web", "api"]}
+    target.write_text("mine\n")
+    with pytest.raises(cli.UsageError, match="exists: export writes a new file and never replaces one"):
+        cli._service_vars(args)
+    with pytest.raises(cli.UsageError, match="does not exist"):
+        cli._service_vars(parser.parse_args(["export", "-o", str(tmp_path / "nope" / "services.yml")]))
+    assert target.read_text() == "mine\n"
+
+
 @pytest.mark.parametrize("versions, batch, expected", [
     (["containerd"], 1, "PACKAGE=VERSION"),
     (["=1.0"], 1, "PACKAGE=VERSION"),
