@@ -30,7 +30,7 @@ extends_documentation_fragment:
   - swarmctl.swarm.swarmctl_attributes
   - swarmctl.swarm.swarmctl_docker
 requirements:
-  - docker (python3-docker) on a manager
+  - a Docker engine that is a manager of a swarm
 author: swarmctl developers (@swarmctl)
 """
 
@@ -58,26 +58,27 @@ removed:
 import base64
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS, api_error_text, docker_client, errors
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_docker import DOCKER_COMMON_ARGS
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_engine_api import EngineAPIError, engine_api
+from ansible_collections.swarmctl.swarm.plugins.module_utils.swarmctl_versioned import used_ids
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    data=dict(type="str", required=True),
+    labels=dict(type="dict", default={}),
+    prune_label=dict(type="str"),
+    **DOCKER_COMMON_ARGS,
+)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type="str", required=True),
-            data=dict(type="str", required=True),
-            labels=dict(type="dict", default={}),
-            prune_label=dict(type="str"),
-            **DOCKER_COMMON_ARGS,
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
-    client = docker_client(module)
+    api = engine_api(module)
     changed = False
     removed = []
     try:
-        existing = {c["Spec"]["Name"]: c for c in client.api.configs()}
+        existing = {c["Spec"]["Name"]: c for c in api.configs()}
         config = existing.get(p["name"])
         if config is not None:
             have = base64.b64decode(config["Spec"].get("Data", "")).decode()
@@ -89,18 +90,17 @@ def main():
             changed = True
             config_id = ""
             if not module.check_mode:
-                config_id = client.api.create_config(p["name"], p["data"].encode(), labels=p["labels"])["ID"]
+                config_id = api.create_config(p["name"], p["data"].encode(), labels=p["labels"])["ID"]
         if p["prune_label"]:
             key, dummy, value = p["prune_label"].partition("=")
-            used = {ref["ConfigID"] for svc in client.api.services()
-                    for ref in svc["Spec"]["TaskTemplate"].get("ContainerSpec", {}).get("Configs") or []}
+            used = used_ids(api.services(), "config")
             for name, cfg in existing.items():
                 if name != p["name"] and (cfg["Spec"].get("Labels") or {}).get(key) == value and cfg["ID"] not in used:
                     removed.append(name)
                     if not module.check_mode:
-                        client.api.remove_config(cfg["ID"])
-    except errors.APIError as exc:
-        module.fail_json(msg=f"config {p['name']}: {api_error_text(exc)}")
+                        api.remove_config(cfg["ID"])
+    except EngineAPIError as exc:
+        module.fail_json(msg=f"config {p['name']}: the engine refused: {exc.explanation}")
     module.exit_json(changed=changed or bool(removed), id=config_id, removed=removed)
 
 

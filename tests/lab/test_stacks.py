@@ -125,3 +125,9 @@ def test_a_compose_file_is_deployed_followed_updated_rolled_back_and_pruned(conv
         # HAProxy back to the inventory's services alone (the stack's port taken out of its configuration).
         restored = swarmctl("deploy", "-i", result["inventory"], "--json")
         assert restored.rc == 0, restored.why()
+    # HAProxy's configurations with the stack's port went once it no longer used them: one is left, its own.
+    configs = on(lab, "base2", "docker", "config", "ls", "--filter", "label=io.swarmctl.edge_lb",
+                 "--format", "{{.Name}}").split()
+    used = on(lab, "base2", "docker", "service", "inspect", "edge-lb", "--format",
+              "{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}}{{end}}")
+    assert configs == [used], configs
