@@ -587,7 +587,7 @@ def absent(module):
     running = outside_swarm(api) if restart or not kept else []
     if running:
         what = (f"its engine ({kept}) is its own and stays, but taking swarmctl's configuration out of it takes a "
-                "restart" if kept else "removing the engine")
+                "restart, which" if kept else "removing the engine")
         module.fail_json(msg=f"this host runs containers outside the swarm ({', '.join(running)}); {what} would stop "
                              "them. Nothing was changed: stop them yourself, or leave the engine on this host (reset "
                              "without --engine, or --limit the others).", containers=running)
